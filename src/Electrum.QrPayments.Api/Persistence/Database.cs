@@ -1,0 +1,45 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace Electrum.QrPayments.Api.Persistence;
+
+public static class Database
+{
+    public const string ConnectionName = "QrPayments";
+    public const string DefaultSqlite = "Data Source=qrpayments.db";
+
+    public static IServiceCollection AddQrDatabase(this IServiceCollection services, IConfiguration configuration)
+    {
+        var connectionString = configuration.GetConnectionString(ConnectionName) ?? DefaultSqlite;
+        services.AddDbContextPool<QrDbContext>((sp, options) =>
+        {
+            switch (sp.GetRequiredService<IOptions<QrPaymentsOptions>>().Value.Database)
+            {
+                case DatabaseProvider.Postgres:
+                    options.UseNpgsql(connectionString);
+                    break;
+                default:
+                    options.UseSqlite(connectionString);
+                    break;
+            }
+
+            // Migrations are hand-written (no model snapshot); SchemaDriftTests guard the model instead.
+            options.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
+        });
+        return services;
+    }
+
+    /// <summary>Applies migrations at start-up; EF takes a database lock so racing instances are safe.</summary>
+    public static void Migrate(IServiceProvider services)
+    {
+        using var scope = services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
+        db.Database.Migrate();
+        if (db.Database.IsSqlite())
+        {
+            // WAL lets readers proceed while one writer commits.
+            db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using Electrum.QrPayments.Api.Ops;
+using Electrum.QrPayments.Api.Persistence;
+using Electrum.QrPayments.Api.QrCodes;
+using Electrum.QrPayments.Api.Web;
+using Electrum.QrPayments.Contracts.Json;
+using Electrum.QrPayments.Contracts.Models;
+using Electrum.QrPayments.Contracts.Validation;
+using FluentValidation;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Serilog;
+using Serilog.Formatting.Json;
+
+namespace Electrum.QrPayments.Api;
+
+/// <summary>Builds the service: registrations, then the middleware pipeline.</summary>
+public static class QrPaymentsApp
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        ConfigureLogging(builder);
+        var services = builder.Services;
+        var options = services.AddOptions<QrPaymentsOptions>().Bind(builder.Configuration.GetSection(QrPaymentsOptions.Section))
+            .Validate(o => int.TryParse(o.MerchantAccountTag, out var tag) && tag is >= 26 and <= 51 && o.MerchantAccountTag.Length == 2,
+                "QrPayments:MerchantAccountTag must be 26 to 51")
+            .Validate(o => o.ScanWait > TimeSpan.Zero && o.PartnerTimeout > TimeSpan.Zero && o.EarlyScanGrace >= TimeSpan.Zero,
+                "QrPayments:ScanWait and PartnerTimeout must be positive, EarlyScanGrace not negative")
+            .Validate(o => o.MaxRequestBodyBytes is > 0 and <= 16 * 1024 * 1024, "QrPayments:MaxRequestBodyBytes must be 1 byte to 16 MiB")
+            .ValidateOnStart();
+        _ = options;
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddQrDatabase(builder.Configuration);
+        services.AddSingleton<CredentialStore>();
+        services.AddAuthentication(BasicAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(Callers.ClientPolicy, p => p.RequireRole(nameof(CallerRole.Client)))
+            .AddPolicy(Callers.PartnerPolicy, p => p.RequireRole(nameof(CallerRole.Partner)))
+            .AddPolicy(Callers.OperatorPolicy, p => p.RequireRole(nameof(CallerRole.Operator)));
+
+        AddValidators(services);
+        services.AddControllers(o => o.Filters.Add<WireValidationFilter>())
+            .AddJsonOptions(o => QrJson.Configure(o.JsonSerializerOptions))
+            .ConfigureApiBehaviorOptions(o =>
+            {
+                o.InvalidModelStateResponseFactory = WireValidationFilter.InvalidModelState;
+                // 404/405/415 without a body reach the status-code handler below and get an ErrorDetail.
+                o.SuppressMapClientErrors = true;
+            });
+        services.AddExceptionHandler<QrExceptionHandler>();
+        services.AddQrSwagger();
+        services.AddQrHealth();
+
+        services.AddScoped<CreateQrCodeHandler>();
+        services.AddScoped<QrImageHandler>();
+
+        builder.WebHost.ConfigureKestrel(k =>
+            k.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>($"{QrPaymentsOptions.Section}:MaxRequestBodyBytes") ?? 64 * 1024);
+
+        var app = builder.Build();
+        Database.Migrate(app.Services);
+
+        app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            SuppressDiagnosticsCallback = _ => true,
+            // Reached only if QrExceptionHandler declined, which it never does; still no stack trace out.
+            ExceptionHandler = context => ErrorDetails.WriteAsync(context, 500, ErrorType.GeneralError, "Internal error"),
+        });
+        app.UseStatusCodePages(context => WriteStatusAsync(context.HttpContext));
+        app.UseQrSwagger();
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapControllers();
+        app.MapQrHealth();
+        return app;
+    }
+
+    private static Task WriteStatusAsync(HttpContext context) => context.Response.StatusCode switch
+    {
+        StatusCodes.Status404NotFound => ErrorDetails.WriteAsync(context, 404, ErrorType.FunctionNotSupported,
+            "No such operation", ErrorDetails.Reason("no operation at this path")),
+        StatusCodes.Status405MethodNotAllowed => ErrorDetails.WriteAsync(context, 405, ErrorType.FunctionNotSupported,
+            "Method not allowed", ErrorDetails.Reason("this path does not take this HTTP method")),
+        StatusCodes.Status415UnsupportedMediaType => ErrorDetails.WriteAsync(context, 415, ErrorType.FormatError,
+            "Unsupported media type", ErrorDetails.FieldDetail("Content-Type", "must be application/json")),
+        var status => ErrorDetails.WriteAsync(context, status, ErrorType.GeneralError,
+            "Request failed", ErrorDetails.Reason($"HTTP {status}")),
+    };
+
+    // FluentValidation.DependencyInjectionExtensions is not available: register each validator by hand.
+    private static void AddValidators(IServiceCollection services)
+    {
+        foreach (var type in typeof(WireValidator<>).Assembly.GetTypes().Where(t => t is { IsAbstract: false, IsClass: true }))
+        {
+            var validated = type.BaseType is { IsGenericType: true } b && b.GetGenericTypeDefinition() == typeof(WireValidator<>)
+                ? b.GetGenericArguments()[0]
+                : null;
+            if (validated is not null)
+            {
+                services.AddSingleton(typeof(IValidator<>).MakeGenericType(validated), type);
+            }
+        }
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder)
+    {
+        var configuration = new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
+            .MinimumLevel.Override("System", Serilog.Events.LogEventLevel.Warning)
+            // EF logs every failed command as an error, expected unique-index races included; real
+            // failures surface as exceptions that QrExceptionHandler logs once.
+            .MinimumLevel.Override("Microsoft.EntityFrameworkCore.Database.Command", Serilog.Events.LogEventLevel.Fatal)
+            .MinimumLevel.Override("Microsoft.EntityFrameworkCore.Update", Serilog.Events.LogEventLevel.Fatal)
+            .MinimumLevel.Override("Electrum.QrPayments.Api.Web.BasicAuthenticationHandler", Serilog.Events.LogEventLevel.Warning)
+            .ReadFrom.Configuration(builder.Configuration)
+            .Enrich.FromLogContext();
+        configuration = builder.Environment.IsDevelopment()
+            ? configuration.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}")
+            : configuration.WriteTo.Console(new JsonFormatter(renderMessage: true));
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(configuration.CreateLogger(), dispose: true);
+    }
+
+}

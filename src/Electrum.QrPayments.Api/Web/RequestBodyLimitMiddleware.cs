@@ -1,0 +1,76 @@
+using Electrum.QrPayments.Contracts.Models;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+
+namespace Electrum.QrPayments.Api.Web;
+
+/// <summary>
+/// Enforces <see cref="QrPaymentsOptions.MaxRequestBodyBytes"/> whatever server hosts us: a declared
+/// length over the limit is refused before reading, a chunked body is cut off once it passes it.
+/// The body is buffered up front so a format error can still name the message id it carried.
+/// </summary>
+public sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<QrPaymentsOptions> options)
+{
+    private readonly long limit = options.Value.MaxRequestBodyBytes;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.Request.ContentLength > limit)
+        {
+            await ErrorDetails.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ErrorType.FormatError,
+                "Request body too large", ErrorDetails.FieldDetail("body", $"at most {limit} bytes"));
+            return;
+        }
+
+        if (context.Request.ContentLength is null)
+        {
+            context.Request.Body = new LengthLimitedStream(context.Request.Body, limit);
+        }
+
+        if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            // Read the whole (bounded) body now, asynchronously, so later readers never block on the socket.
+            context.Request.EnableBuffering(bufferThreshold: (int)Math.Min(limit, 1024 * 1024), bufferLimit: limit + 1);
+            await context.Request.Body.DrainAsync(context.RequestAborted);
+            context.Request.Body.Position = 0;
+        }
+
+        await next(context);
+    }
+}
+
+/// <summary>Raised when a body without a declared length grows past the limit.</summary>
+public sealed class RequestBodyTooLargeException(long limit) : IOException($"request body exceeds {limit} bytes")
+{
+    public long Limit { get; } = limit;
+}
+
+internal sealed class LengthLimitedStream(Stream inner, long limit) : Stream
+{
+    private long read;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => read; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        Count(await inner.ReadAsync(buffer, cancellationToken));
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    private int Count(int n)
+    {
+        read += n;
+        return read > limit ? throw new RequestBodyTooLargeException(limit) : n;
+    }
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
