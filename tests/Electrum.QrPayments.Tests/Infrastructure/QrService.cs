@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Electrum.QrPayments.Api.Persistence;
+using Electrum.QrPayments.Api.Web;
+using Electrum.QrPayments.Contracts.Client;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Electrum.QrPayments.Tests.Infrastructure;
+
+/// <summary>
+/// The service under WebApplicationFactory with its own database and credentials. Secrets are
+/// configured as (cheap) PBKDF2 hashes, as production requires; the environment is not Development.
+/// </summary>
+public sealed class QrService : WebApplicationFactory<Program>
+{
+    public const string Client = "pos-1";
+    public const string ClientPassword = "pos-1-password";
+    public const string OtherClient = "pos-2";
+    public const string OtherClientPassword = "pos-2-password";
+    public const string Partner = "partner-1";
+    public const string PartnerPassword = "partner-1-password";
+    public const string Operator = "ops";
+    public const string OperatorPassword = "ops-password";
+
+    private readonly Dictionary<string, string?> settings;
+
+    public QrService(TestDatabase database, IDictionary<string, string?>? extra = null)
+    {
+        Database = database;
+        settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:QrPayments"] = database.ConnectionString,
+            ["QrPayments:Database"] = database.ProviderName,
+            ["QrPayments:Clients:0:Id"] = Client,
+            ["QrPayments:Clients:0:Secret"] = SecretHasher.Hash(ClientPassword, 1_000),
+            ["QrPayments:Clients:1:Id"] = OtherClient,
+            ["QrPayments:Clients:1:Secret"] = SecretHasher.Hash(OtherClientPassword, 1_000),
+            ["QrPayments:Partners:0:Id"] = Partner,
+            ["QrPayments:Partners:0:Secret"] = SecretHasher.Hash(PartnerPassword, 1_000),
+            ["QrPayments:Partners:0:BaseUrl"] = "http://127.0.0.1:9/qr/v1",
+            ["QrPayments:Operators:0:Id"] = Operator,
+            ["QrPayments:Operators:0:Secret"] = SecretHasher.Hash(OperatorPassword, 1_000),
+            ["Serilog:MinimumLevel"] = "Warning",
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+    }
+
+    public TestDatabase Database { get; }
+    public LogCapture Logs { get; } = new();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        // UseSetting (not ConfigureAppConfiguration) so values read before Build() see them.
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(Logs));
+    }
+
+    public HttpClient CreateClient(string user, string password)
+    {
+        var http = CreateClient();
+        http.DefaultRequestHeaders.Authorization = QrPaymentsClient.BasicAuthorization(user, password);
+        return http;
+    }
+
+    public HttpClient PosHttp() => CreateClient(Client, ClientPassword);
+
+    /// <summary>The typed client as a POS (or any caller) would use it.</summary>
+    public QrPaymentsClient Api(string user = Client, string password = ClientPassword) =>
+        new(CreateClient(), new Uri(Server.BaseAddress, "/qr/v1"), new NetworkCredential(user, password));
+
+    public async Task<T> WithDbAsync<T>(Func<QrDbContext, Task<T>> query)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await query(scope.ServiceProvider.GetRequiredService<QrDbContext>());
+    }
+
+    public Task<int> CountQrCodesAsync() => WithDbAsync(db => db.QrCodes.CountAsync());
+
+    public static AuthenticationHeaderValue Basic(string user, string password) => QrPaymentsClient.BasicAuthorization(user, password);
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Database.DisposeAsync();
+    }
+}
