@@ -61,6 +61,8 @@ public static class QrPaymentsApp
             k.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>($"{QrPaymentsOptions.Section}:MaxRequestBodyBytes") ?? 64 * 1024);
 
         var app = builder.Build();
+        // Fail at start-up, not on the first request, when credentials are misconfigured.
+        _ = app.Services.GetRequiredService<CredentialStore>();
         Database.Migrate(app.Services);
 
         app.UseMiddleware<RequestLoggingMiddleware>();
