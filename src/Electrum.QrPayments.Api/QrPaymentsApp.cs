@@ -1,4 +1,7 @@
+using Electrum.QrPayments.Api.Advices;
 using Electrum.QrPayments.Api.Ops;
+using Electrum.QrPayments.Api.Partners;
+using Electrum.QrPayments.Api.Payments;
 using Electrum.QrPayments.Api.Persistence;
 using Electrum.QrPayments.Api.QrCodes;
 using Electrum.QrPayments.Api.Web;
@@ -27,6 +30,7 @@ public static class QrPaymentsApp
             .Validate(o => o.ScanWait > TimeSpan.Zero && o.PartnerTimeout > TimeSpan.Zero && o.EarlyScanGrace >= TimeSpan.Zero,
                 "QrPayments:ScanWait and PartnerTimeout must be positive, EarlyScanGrace not negative")
             .Validate(o => o.MaxRequestBodyBytes is > 0 and <= 16 * 1024 * 1024, "QrPayments:MaxRequestBodyBytes must be 1 byte to 16 MiB")
+            .Validate(o => o.Partners.All(p => p.BaseUrl is { IsAbsoluteUri: true }), "QrPayments:Partners: every partner needs an absolute BaseUrl")
             .ValidateOnStart();
         _ = options;
 
@@ -56,6 +60,19 @@ public static class QrPaymentsApp
 
         services.AddScoped<CreateQrCodeHandler>();
         services.AddScoped<QrImageHandler>();
+        services.AddScoped<PayHandler>();
+        services.AddScoped<ScanHandler>();
+        services.AddScoped<AdviceHandler>();
+        services.AddSingleton<Signals>();
+        services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<PartnerGateway>();
+        services.AddOptions<OutboxOptions>().Bind(builder.Configuration.GetSection(OutboxOptions.Section))
+            .Validate(o => o.PollInterval > TimeSpan.Zero && o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay && o.BatchSize > 0,
+                "QrPayments:Outbox needs positive PollInterval and RetryBaseDelay, RetryMaxDelay >= RetryBaseDelay, BatchSize > 0")
+            .ValidateOnStart();
+        services.AddHostedService<OutboxDispatcher>();
+        // Partner calls are bounded by PartnerTimeout (Polly), not by HttpClient's own timeout.
+        services.AddHttpClient(PartnerGateway.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
 
         builder.WebHost.ConfigureKestrel(k =>
             k.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>($"{QrPaymentsOptions.Section}:MaxRequestBodyBytes") ?? 64 * 1024);

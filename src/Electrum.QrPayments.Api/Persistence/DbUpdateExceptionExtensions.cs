@@ -22,4 +22,16 @@ public static class DbUpdateExceptionExtensions
             _ => false,
         };
     }
+
+    /// <summary>True when the insert lost a race on this unique index (PostgreSQL names the index, SQLite the column).</summary>
+    public static bool IsUniqueViolation(this DbUpdateException exception, string indexName, string sqliteColumn)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception.IsUniqueViolation() && exception.InnerException switch
+        {
+            PostgresException p => p.ConstraintName == indexName,
+            SqliteException s => s.Message.Contains(sqliteColumn, StringComparison.Ordinal),
+            _ => false,
+        };
+    }
 }

@@ -1,3 +1,5 @@
+using Electrum.QrPayments.Api.Advices;
+using Electrum.QrPayments.Api.Payments;
 using Electrum.QrPayments.Api.QrCodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -7,6 +9,11 @@ namespace Electrum.QrPayments.Api.Persistence;
 public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbContext(options)
 {
     public DbSet<QrCode> QrCodes => Set<QrCode>();
+    public DbSet<Payment> Payments => Set<Payment>();
+    public DbSet<PaymentTransition> PaymentTransitions => Set<PaymentTransition>();
+    public DbSet<Scan> Scans => Set<Scan>();
+    public DbSet<Advice> Advices => Set<Advice>();
+    public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(QrDbContext).Assembly);

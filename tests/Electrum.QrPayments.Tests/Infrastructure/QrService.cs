@@ -15,7 +15,8 @@ namespace Electrum.QrPayments.Tests.Infrastructure;
 /// The service under WebApplicationFactory with its own database and credentials. Secrets are
 /// configured as (cheap) PBKDF2 hashes, as production requires; the environment is not Development.
 /// </summary>
-public sealed class QrService : WebApplicationFactory<Program>
+// Any public type of the service assembly names its entry point (the simulator has a Program too).
+public sealed class QrService : WebApplicationFactory<Electrum.QrPayments.Api.QrPaymentsOptions>
 {
     public const string Client = "pos-1";
     public const string ClientPassword = "pos-1-password";
@@ -23,14 +24,19 @@ public sealed class QrService : WebApplicationFactory<Program>
     public const string OtherClientPassword = "pos-2-password";
     public const string Partner = "partner-1";
     public const string PartnerPassword = "partner-1-password";
+    public const string PartnerUpstreamUser = "electrum";
+    public const string PartnerUpstreamPassword = "electrum-secret";
     public const string Operator = "ops";
     public const string OperatorPassword = "ops-password";
 
     private readonly Dictionary<string, string?> settings;
 
-    public QrService(TestDatabase database, IDictionary<string, string?>? extra = null)
+    private readonly TimeProvider? time;
+
+    public QrService(TestDatabase database, IDictionary<string, string?>? extra = null, Partner? partner = null, TimeProvider? time = null)
     {
         Database = database;
+        this.time = time;
         settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:QrPayments"] = database.ConnectionString,
@@ -41,7 +47,10 @@ public sealed class QrService : WebApplicationFactory<Program>
             ["QrPayments:Clients:1:Secret"] = SecretHasher.Hash(OtherClientPassword, 1_000),
             ["QrPayments:Partners:0:Id"] = Partner,
             ["QrPayments:Partners:0:Secret"] = SecretHasher.Hash(PartnerPassword, 1_000),
-            ["QrPayments:Partners:0:BaseUrl"] = "http://127.0.0.1:9/qr/v1",
+            ["QrPayments:Partners:0:BaseUrl"] = partner?.BaseUrl.ToString() ?? "http://127.0.0.1:9/qr/v1",
+            ["QrPayments:Partners:0:Username"] = PartnerUpstreamUser,
+            ["QrPayments:Partners:0:Password"] = PartnerUpstreamPassword,
+            ["QrPayments:Outbox:PollInterval"] = "00:00:00.050",
             ["QrPayments:Operators:0:Id"] = Operator,
             ["QrPayments:Operators:0:Secret"] = SecretHasher.Hash(OperatorPassword, 1_000),
             ["Serilog:MinimumLevel"] = "Warning",
@@ -64,7 +73,14 @@ public sealed class QrService : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(Logs));
+        builder.ConfigureServices(services =>
+        {
+            services.AddSingleton<ILoggerProvider>(Logs);
+            if (time is not null)
+            {
+                services.AddSingleton(time);
+            }
+        });
     }
 
     public HttpClient CreateClient(string user, string password)

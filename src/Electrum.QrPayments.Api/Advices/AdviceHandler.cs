@@ -1,0 +1,134 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Electrum.QrPayments.Api.Payments;
+using Electrum.QrPayments.Api.Persistence;
+using Electrum.QrPayments.Api.Web;
+using Electrum.QrPayments.Contracts.Json;
+using Electrum.QrPayments.Contracts.Models;
+using Microsoft.EntityFrameworkCore;
+
+namespace Electrum.QrPayments.Api.Advices;
+
+/// <summary>What an advice is answered with: 202 and its echo, or 404 for an unknown payment.</summary>
+public sealed record AdviceAnswer(int Status, string? EchoJson);
+
+/// <summary>
+/// confirmPayment and reversePayment. Each accepted advice is recorded with its answer (so a
+/// store-and-forward retry gets the same answer), and the state change and the outbox row for the
+/// partner are written in the same transaction. Races (two advices, an advice and the partner's
+/// answer) are settled by the payment's version token: the loser reads again and decides again.
+/// </summary>
+public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal outbox, TimeProvider time)
+{
+    private const int Attempts = 20;
+
+    public Task<AdviceAnswer> ConfirmAsync(PaymentConfirmation confirmation, string clientId) =>
+        HandleAsync(AdviceKind.Confirmation, confirmation.Id!, confirmation.RequestId!, clientId, confirmation, (payment, now) =>
+        {
+            switch (payment.State)
+            {
+                case PaymentState.Approved:
+                    payment.Confirm(now);
+                    db.Outbox.Add(UpstreamAdvices.Confirmation(payment, confirmation, now));
+                    return true;
+                case PaymentState.Confirmed:
+                    return false;
+                case PaymentState.Reversed or PaymentState.TimedOut:
+                    throw PaymentErrors.Conflict("Payment was reversed", "a reversed payment cannot be confirmed", payment.RequestId);
+                case PaymentState.Declined or PaymentState.NoScan:
+                    throw PaymentErrors.Conflict("Payment was not approved", "only an approved payment can be confirmed", payment.RequestId);
+                default:
+                    throw PaymentErrors.Conflict("Payment still pending", "the payment has no outcome yet", payment.RequestId);
+            }
+        });
+
+    public Task<AdviceAnswer> ReverseAsync(PaymentReversal reversal, string clientId) =>
+        HandleAsync(AdviceKind.Reversal, reversal.Id!, reversal.RequestId!, clientId, reversal, (payment, now) =>
+        {
+            switch (payment.State)
+            {
+                case PaymentState.AwaitingScan:
+                    payment.Reverse(now);
+                    return true;
+                case PaymentState.Forwarded when !payment.ReversalRequested:
+                    payment.RequestReversal(reversal.ReversalReason!.Value, now);
+                    return true;
+                case PaymentState.Approved:
+                    payment.Reverse(now);
+                    db.Outbox.Add(UpstreamAdvices.Reversal(payment, reversal.ReversalReason!.Value, reversal, now));
+                    return true;
+                case PaymentState.Confirmed:
+                    throw PaymentErrors.Conflict("Payment already confirmed", "a confirmed payment cannot be reversed",
+                        payment.RequestId, ErrorType.AccountAlreadySettled);
+                default:
+                    // Already reversed, timed out (our reversal is queued), declined or never scanned: nothing to send.
+                    return false;
+            }
+        });
+
+    private async Task<AdviceAnswer> HandleAsync<T>(AdviceKind kind, string adviceId, string requestId, string clientId, T advice,
+        Func<Payment, DateTimeOffset, bool> apply)
+    {
+        var echo = JsonSerializer.Serialize(advice, QrJson.Options);
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(echo)));
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            db.ChangeTracker.Clear();
+            if (await db.Advices.AsNoTracking().SingleOrDefaultAsync(a => a.Id == adviceId) is { } earlier)
+            {
+                return earlier.Kind == kind && earlier.BodyHash == hash && earlier.ClientId == clientId
+                    ? Replay(earlier)
+                    : throw QrException.Duplicate($"advice id {adviceId} was already used for another message");
+            }
+
+            var now = time.GetUtcNow();
+            var payment = await db.Payments.SingleOrDefaultAsync(p => p.RequestId == requestId);
+            var found = payment is not null && payment.ClientId == clientId && payment.TranId is not null;
+            if (!found && kind == AdviceKind.Reversal && payment is null)
+            {
+                // The reversal overtook its payment: remember the id so the payment is refused if it comes.
+                db.Payments.Add(Payment.Tombstone(requestId, clientId, now));
+            }
+
+            var changed = found && apply(payment!, now);
+            var answer = new AdviceAnswer(found ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound, found ? echo : null);
+            db.Advices.Add(new Advice
+            {
+                Id = adviceId,
+                Kind = kind,
+                RequestId = requestId,
+                ClientId = clientId,
+                BodyHash = hash,
+                ResponseStatus = answer.Status,
+                ResponseJson = answer.EchoJson,
+                ReceivedAt = now,
+            });
+
+            try
+            {
+                await db.SaveChangesAsync();
+            }
+            catch (DbUpdateException e) when (e is DbUpdateConcurrencyException || e.IsUniqueViolation())
+            {
+                // Lost a race (the same advice twice, the payment moved, or the payment was just inserted): decide again.
+                continue;
+            }
+
+            if (changed)
+            {
+                signals.Notify(Signals.Payment(payment!.Id));
+                outbox.Notify();
+            }
+
+            return found ? answer : throw PaymentErrors.NotFound(requestId);
+        }
+
+        throw new InvalidOperationException($"advice {adviceId} lost {Attempts} races in a row");
+    }
+
+    private static AdviceAnswer Replay(Advice earlier) =>
+        earlier.ResponseStatus == StatusCodes.Status404NotFound
+            ? throw PaymentErrors.NotFound(earlier.RequestId)
+            : new AdviceAnswer(earlier.ResponseStatus, earlier.ResponseJson);
+}

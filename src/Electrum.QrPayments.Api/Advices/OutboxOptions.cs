@@ -1,0 +1,19 @@
+namespace Electrum.QrPayments.Api.Advices;
+
+/// <summary>The <c>QrPayments:Outbox</c> section: how advices are retried.</summary>
+public sealed class OutboxOptions
+{
+    public const string Section = "QrPayments:Outbox";
+
+    /// <summary>How often the dispatcher looks for due items when nothing wakes it.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The first retry delay; it doubles each attempt.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest delay between attempts (retries go on until an operator intervenes).</summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How many items one pass delivers at most (concurrently, one per payment).</summary>
+    public int BatchSize { get; set; } = 32;
+}

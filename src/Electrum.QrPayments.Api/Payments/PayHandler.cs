@@ -1,0 +1,219 @@
+using System.Text.Json;
+using Electrum.QrPayments.Api.Advices;
+using Electrum.QrPayments.Api.Partners;
+using Electrum.QrPayments.Api.Persistence;
+using Electrum.QrPayments.Api.QrCodes;
+using Electrum.QrPayments.Api.Web;
+using Electrum.QrPayments.Contracts.Json;
+using Electrum.QrPayments.Contracts.Models;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Electrum.QrPayments.Api.Payments;
+
+/// <summary>
+/// pay: check the request against its QR code at once, hold it until the partner's scan (at most
+/// ScanWait), forward it to that partner (at most PartnerTimeout), and answer with the outcome.
+/// </summary>
+public sealed class PayHandler(
+    QrDbContext db, Signals signals, PartnerGateway partners, OutboxSignal outbox, IOptions<QrPaymentsOptions> options, TimeProvider time)
+{
+    /// <summary>How often a held request re-reads the database (a scan on another instance is seen this fast).</summary>
+    public static readonly TimeSpan RecheckInterval = TimeSpan.FromMilliseconds(200);
+
+    public async Task<PaymentResponse> HandleAsync(PaymentRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var now = time.GetUtcNow();
+        var amount = request.Amounts!.RequestAmount ?? throw QrException.Format("amounts.requestAmount", "required for a payment");
+        if (amount.Amount <= 0)
+        {
+            throw PaymentErrors.InvalidAmount("amounts.requestAmount.amount", "must be greater than zero");
+        }
+
+        var code = await db.QrCodes.AsNoTracking().SingleOrDefaultAsync(c => c.TranId == request.TranId);
+        // A code issued to another client is answered exactly like an unknown one.
+        if (code is null || code.ClientId != request.Client!.Id)
+        {
+            throw PaymentErrors.InvalidTranId("no QR code with this tranId was issued to this client");
+        }
+
+        if (code.IsExpired(now))
+        {
+            throw PaymentErrors.InvalidTranId("the QR code has expired");
+        }
+
+        CheckAmount(code, amount);
+        var payment = Payment.Request(request.Id!, request.Client.Id!, code.TranId, amount.Amount!.Value, amount.Currency!,
+            JsonSerializer.Serialize(request, QrJson.Options), now, now + options.Value.ScanWait);
+        db.Payments.Add(payment);
+        try
+        {
+            await db.SaveChangesAsync();
+        }
+        catch (DbUpdateException e) when (e.IsUniqueViolation("ix_payments_request_id", "payments.request_id"))
+        {
+            throw QrException.Duplicate($"payment id {request.Id} was already used (or a reversal for it came first)");
+        }
+        catch (DbUpdateException e) when (e.IsUniqueViolation("ix_payments_active_tran_id", "payments.active_tran_id"))
+        {
+            throw PaymentErrors.InvalidTranId(code.SingleUse
+                ? "the single-use QR code is already used or has a payment pending"
+                : "a payment is already pending for this QR code");
+        }
+
+        signals.Notify(Signals.Tran(code.TranId));
+        payment = await HoldAsync(payment.Id);
+        return payment.State switch
+        {
+            PaymentState.Forwarded => await ForwardAsync(payment, request, code.SingleUse),
+            PaymentState.Reversed => throw PaymentErrors.ReversedWhileHeld(),
+            _ => throw PaymentErrors.NoScan(),
+        };
+    }
+
+    private static void CheckAmount(QrCode code, LedgerAmount amount)
+    {
+        if (code.Currency is not null && code.Currency != amount.Currency)
+        {
+            throw PaymentErrors.InvalidAmount("amounts.requestAmount.currency", $"the QR code is for currency {code.Currency}");
+        }
+
+        if (code.Amount is { } value && amount.Amount > value && !code.OverPaymentAllowed)
+        {
+            throw PaymentErrors.InvalidAmount("amounts.requestAmount.amount", $"more than the QR code's {value}, and over-payment is not allowed");
+        }
+
+        if (code.Amount is { } fixedValue && amount.Amount < fixedValue && !code.PartPaymentAllowed)
+        {
+            throw PaymentErrors.InvalidAmount("amounts.requestAmount.amount", $"less than the QR code's {fixedValue}, and part-payment is not allowed");
+        }
+    }
+
+    // Waits for the scan; returns the payment once it has left AwaitingScan (matched, reversed or expired).
+    private async Task<Payment> HoldAsync(Guid paymentId)
+    {
+        while (true)
+        {
+            var payment = await ReloadAsync(paymentId);
+            if (payment.State != PaymentState.AwaitingScan)
+            {
+                return payment;
+            }
+
+            var now = time.GetUtcNow();
+            var remaining = payment.HoldUntil - now;
+            if (remaining <= TimeSpan.Zero)
+            {
+                payment.ExpireHold(now);
+                if (await TrySaveAsync())
+                {
+                    return payment;
+                }
+
+                continue;
+            }
+
+            await signals.WaitAsync(Signals.Payment(paymentId), remaining < RecheckInterval ? remaining : RecheckInterval);
+        }
+    }
+
+    private async Task<PaymentResponse> ForwardAsync(Payment payment, PaymentRequest request, bool singleUseCode)
+    {
+        var upstream = request with
+        {
+            Id = payment.UpstreamRequestId,
+            Time = time.GetUtcNow(),
+            Partner = new Institution { Id = payment.PartnerId, Name = payment.PartnerName ?? "" },
+            PartnerPaymentToken = payment.PartnerPaymentToken,
+        };
+        var outcome = await partners.PayAsync(payment.PartnerId!, upstream);
+        var response = outcome.Class == OutcomeClass.Successful ? MapBack(outcome.Response!, request, payment) : null;
+
+        // Only a POS reversal can change the payment meanwhile (it sets a flag); re-apply on a lost race.
+        while (true)
+        {
+            payment = await ReloadAsync(payment.Id);
+            var now = time.GetUtcNow();
+            switch (outcome.Class)
+            {
+                case OutcomeClass.Successful:
+                    payment.Approve(JsonSerializer.Serialize(response, QrJson.Options), singleUseCode, now);
+                    if (payment.ReversalRequested)
+                    {
+                        payment.Reverse(now);
+                        db.Outbox.Add(UpstreamAdvices.Reversal(payment, payment.RequestedReversalReason ?? ReversalReason.Cancelled, null, now));
+                    }
+
+                    break;
+                case OutcomeClass.Failed:
+                    payment.Decline(now);
+                    break;
+                default:
+                    payment.TimeOut(now);
+                    db.Outbox.Add(UpstreamAdvices.Reversal(payment, ReversalReason.Timeout, null, now));
+                    break;
+            }
+
+            if (await TrySaveAsync())
+            {
+                break;
+            }
+        }
+
+        outbox.Notify();
+        return payment.State switch
+        {
+            PaymentState.Approved => response!,
+            PaymentState.Reversed => throw PaymentErrors.ReversedWhileHeld(),
+            PaymentState.Declined => throw PartnerRefusal(outcome),
+            _ => throw PaymentErrors.UpstreamUnavailable(),
+        };
+    }
+
+    // The partner's answer, in the POS's terms: its own message id, client and originator.
+    private PaymentResponse MapBack(PaymentResponse fromPartner, PaymentRequest request, Payment payment) => fromPartner with
+    {
+        Id = request.Id,
+        Time = time.GetUtcNow(),
+        Originator = request.Originator,
+        Client = request.Client,
+        TranId = request.TranId,
+        Partner = fromPartner.Partner ?? new Institution { Id = payment.PartnerId, Name = payment.PartnerName ?? "" },
+        PartnerPaymentToken = null,
+    };
+
+    private static QrException PartnerRefusal(PartnerOutcome outcome)
+    {
+        // The partner's status and error type pass through; its auth failure is ours, not the POS's.
+        var status = outcome.Status is 401 or 403 or 407 || outcome.Status is null ? StatusCodes.Status503ServiceUnavailable : outcome.Status.Value;
+        var detail = ErrorDetails.Reason("the partner declined the payment");
+        detail["partnerStatus"] = outcome.Status;
+        if (outcome.Error?.DetailMessage is { } partnerDetail)
+        {
+            detail["partnerDetail"] = partnerDetail.DeepClone();
+        }
+
+        return new QrException(status, outcome.Error?.ErrorType ?? ErrorType.DeclinedByPartner,
+            outcome.Error?.ErrorMessage ?? "Declined by partner", detail);
+    }
+
+    private async Task<Payment> ReloadAsync(Guid paymentId)
+    {
+        db.ChangeTracker.Clear();
+        return await db.Payments.SingleAsync(p => p.Id == paymentId);
+    }
+
+    private async Task<bool> TrySaveAsync()
+    {
+        try
+        {
+            await db.SaveChangesAsync();
+            return true;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using Electrum.QrPayments.Api.Persistence;
+using Electrum.QrPayments.Api.Web;
+using Electrum.QrPayments.Contracts.Models;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Electrum.QrPayments.Api.Payments;
+
+/// <summary>
+/// notifyScan: link the partner's scan to the payment held for its tranId and release it. A scan
+/// that comes before its payment waits up to EarlyScanGrace for one.
+/// </summary>
+public sealed class ScanHandler(QrDbContext db, Signals signals, IOptions<QrPaymentsOptions> options, TimeProvider time)
+{
+    public async Task HandleAsync(ScanNotification scan)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        var now = time.GetUtcNow();
+        var code = await db.QrCodes.AsNoTracking().SingleOrDefaultAsync(c => c.TranId == scan.TranId)
+                   ?? throw PaymentErrors.InvalidTranId("no QR code with this tranId");
+        if (code.IsExpired(now))
+        {
+            throw PaymentErrors.InvalidTranId("the QR code has expired");
+        }
+
+        if (await db.Scans.AnyAsync(s => s.MessageId == scan.Id))
+        {
+            throw QrException.Duplicate($"scan id {scan.Id} was already used");
+        }
+
+        var deadline = now + options.Value.EarlyScanGrace;
+        while (true)
+        {
+            db.ChangeTracker.Clear();
+            // The unique index on active_tran_id means at most one payment holds the code.
+            var holder = await db.Payments.SingleOrDefaultAsync(p => p.ActiveTranId == code.TranId);
+            if (holder is { State: PaymentState.AwaitingScan })
+            {
+                if (await TryMatchAsync(holder, scan))
+                {
+                    signals.Notify(Signals.Payment(holder.Id));
+                    return;
+                }
+
+                continue;
+            }
+
+            if (holder is not null)
+            {
+                throw PaymentErrors.InvalidTranId(code.SingleUse && holder.State is PaymentState.Approved or PaymentState.Confirmed
+                    ? "the single-use QR code has already been paid"
+                    : "the QR code has already been scanned for its pending payment");
+            }
+
+            var remaining = deadline - time.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw PaymentErrors.NoPendingPayment();
+            }
+
+            await signals.WaitAsync(Signals.Tran(code.TranId), remaining < PayHandler.RecheckInterval ? remaining : PayHandler.RecheckInterval);
+        }
+    }
+
+    private async Task<bool> TryMatchAsync(Payment payment, ScanNotification scan)
+    {
+        var now = time.GetUtcNow();
+        payment.MatchScan(scan.Partner!.Id!, scan.Partner.Name, scan.PartnerPaymentToken, now);
+        db.Scans.Add(new Scan
+        {
+            Id = Guid.NewGuid(),
+            MessageId = scan.Id!,
+            TranId = scan.TranId!,
+            PartnerId = scan.Partner.Id!,
+            PaymentId = payment.Id,
+            ReceivedAt = now,
+        });
+        try
+        {
+            await db.SaveChangesAsync();
+            return true;
+        }
+        catch (DbUpdateException e) when (e.IsUniqueViolation("ix_scans_message_id", "scans.message_id"))
+        {
+            throw QrException.Duplicate($"scan id {scan.Id} was already used");
+        }
+        catch (DbUpdateException e) when (e is DbUpdateConcurrencyException || e.IsUniqueViolation("ix_scans_payment_id", "scans.payment_id"))
+        {
+            // Another scan matched it, or its hold ended, first: look again.
+            return false;
+        }
+    }
+}
