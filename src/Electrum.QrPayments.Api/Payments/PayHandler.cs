@@ -51,12 +51,15 @@ public sealed class PayHandler(
         {
             await db.SaveChangesAsync();
         }
-        catch (DbUpdateException e) when (e.IsUniqueViolation("ix_payments_request_id", "payments.request_id"))
+        catch (DbUpdateException e) when (e.IsUniqueViolation())
         {
-            throw QrException.Duplicate($"payment id {request.Id} was already used (or a reversal for it came first)");
-        }
-        catch (DbUpdateException e) when (e.IsUniqueViolation("ix_payments_active_tran_id", "payments.active_tran_id"))
-        {
+            // Both indexes may be hit at once and databases report either first: a reused id decides.
+            db.ChangeTracker.Clear();
+            if (await db.Payments.AnyAsync(p => p.RequestId == request.Id))
+            {
+                throw QrException.Duplicate($"payment id {request.Id} was already used (or a reversal for it came first)");
+            }
+
             throw PaymentErrors.InvalidTranId(code.SingleUse
                 ? "the single-use QR code is already used or has a payment pending"
                 : "a payment is already pending for this QR code");
