@@ -22,7 +22,7 @@ public static class QrJson
         options.AllowTrailingCommas = false;
         options.ReadCommentHandling = JsonCommentHandling.Disallow;
         options.MaxDepth = 32;
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
+        options.Converters.Add(new WireEnumConverterFactory());
         options.Converters.Add(new Rfc3339DateTimeOffsetConverter());
     }
 
