@@ -65,10 +65,27 @@ public class HealthAndLoggingTests
     }
 
     [Fact]
-    public void ExampleMessages_CreateQrCode_PassesItsOwnValidator()
+    public void ExampleMessages_EachOperation_PassesItsOwnValidator()
     {
-        var result = new Contracts.Validation.CreateQrCodeRequestValidator().Validate(ExampleMessages.CreateQrCode);
+        Assert.True(new Contracts.Validation.CreateQrCodeRequestValidator().Validate(ExampleMessages.CreateQrCode).IsValid);
+        Assert.True(new Contracts.Validation.PaymentRequestValidator().Validate(ExampleMessages.Pay).IsValid);
+        Assert.True(new Contracts.Validation.ScanNotificationValidator().Validate(ExampleMessages.Scan).IsValid);
+        Assert.True(new Contracts.Validation.PaymentConfirmationValidator().Validate(ExampleMessages.Confirmation).IsValid);
+        Assert.True(new Contracts.Validation.PaymentReversalValidator().Validate(ExampleMessages.Reversal).IsValid);
+    }
 
-        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+    [Fact]
+    public async Task Swagger_EveryOperation_HasAnExampleBody()
+    {
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite));
+        using var http = service.CreateClient();
+
+        var document = JsonNode.Parse(await http.GetStringAsync("/swagger/v1/swagger.json"))!;
+
+        foreach (var path in new[] { "/qr/v1/qrCodes", "/qr/v1/scans", "/qr/v1/payments", "/qr/v1/payments/confirmations", "/qr/v1/payments/reversals" })
+        {
+            var example = document["paths"]![path]!["post"]!["requestBody"]!["content"]!["application/json"]!["example"];
+            Assert.True(example?["id"] is not null, $"{path} has no example body");
+        }
     }
 }

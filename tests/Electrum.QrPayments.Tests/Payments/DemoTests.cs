@@ -1,0 +1,48 @@
+using System.Net.Sockets;
+using Electrum.QrPayments.PartnerSimulator;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Electrum.QrPayments.Tests.Payments;
+
+public class DemoTests
+{
+    [Fact]
+    public async Task Demo_AgainstRunningService_RunsWholeLifecycleAndExitsZero()
+    {
+        var partnerPort = FreePort();
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite), new Dictionary<string, string?>
+        {
+            ["QrPayments:Partners:0:BaseUrl"] = $"http://127.0.0.1:{partnerPort}/qr/v1",
+        });
+        service.UseKestrel(0);
+        service.StartServer();
+        var address = service.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var options = new SimulatorOptions
+        {
+            Urls = $"http://127.0.0.1:{partnerPort}",
+            PartnerId = QrService.Partner,
+            ServicePassword = QrService.PartnerPassword,
+            Username = QrService.PartnerUpstreamUser,
+            Password = QrService.PartnerUpstreamPassword,
+            ServiceBaseUrl = new Uri(address.TrimEnd('/') + "/qr/v1"),
+        };
+        using var output = new StringWriter();
+
+        var exit = await Demo.RunAsync(options, QrService.Client, QrService.ClientPassword, output);
+
+        var text = output.ToString();
+        Assert.True(exit == 0, text);
+        Assert.Contains("pay -> 201", text, StringComparison.Ordinal);
+        Assert.Contains("the partner received the confirmation", text, StringComparison.Ordinal);
+        Assert.Contains("█", text, StringComparison.Ordinal);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
