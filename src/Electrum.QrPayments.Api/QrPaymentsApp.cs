@@ -27,8 +27,8 @@ public static class QrPaymentsApp
         var options = services.AddOptions<QrPaymentsOptions>().Bind(builder.Configuration.GetSection(QrPaymentsOptions.Section))
             .Validate(o => int.TryParse(o.MerchantAccountTag, out var tag) && tag is >= 26 and <= 51 && o.MerchantAccountTag.Length == 2,
                 "QrPayments:MerchantAccountTag must be 26 to 51")
-            .Validate(o => o.ScanWait > TimeSpan.Zero && o.PartnerTimeout > TimeSpan.Zero && o.EarlyScanGrace >= TimeSpan.Zero,
-                "QrPayments:ScanWait and PartnerTimeout must be positive, EarlyScanGrace not negative")
+            .Validate(o => o.ScanWait > TimeSpan.Zero && o.PartnerTimeout > TimeSpan.Zero && o.EarlyScanGrace >= TimeSpan.Zero && o.SweepInterval > TimeSpan.Zero,
+                "QrPayments:ScanWait, PartnerTimeout and SweepInterval must be positive, EarlyScanGrace not negative")
             .Validate(o => o.MaxRequestBodyBytes is > 0 and <= 16 * 1024 * 1024, "QrPayments:MaxRequestBodyBytes must be 1 byte to 16 MiB")
             .Validate(o => o.Partners.All(p => p.BaseUrl is { IsAbsoluteUri: true }), "QrPayments:Partners: every partner needs an absolute BaseUrl")
             .ValidateOnStart();
@@ -71,6 +71,7 @@ public static class QrPaymentsApp
                 "QrPayments:Outbox needs positive PollInterval and RetryBaseDelay, RetryMaxDelay >= RetryBaseDelay, BatchSize > 0")
             .ValidateOnStart();
         services.AddHostedService<OutboxDispatcher>();
+        services.AddHostedService<PaymentSweeper>();
         // Partner calls are bounded by PartnerTimeout (Polly), not by HttpClient's own timeout.
         services.AddHttpClient(PartnerGateway.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
 

@@ -23,6 +23,9 @@ public sealed class QrPaymentsOptions
     /// <summary>How long a scan that arrives before its pay waits for it (0 = refuse at once).</summary>
     public TimeSpan EarlyScanGrace { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How often recovery looks for payments a crashed instance left mid-flight.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Largest request body accepted, in bytes; larger is 413.</summary>
     public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
 

@@ -117,7 +117,7 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
 
             if (changed)
             {
-                signals.Notify(Signals.Payment(payment!.Id));
+                await signals.NotifyAsync(Signals.Payment(payment!.Id));
                 outbox.Notify();
             }
 

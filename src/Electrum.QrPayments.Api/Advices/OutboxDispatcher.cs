@@ -55,12 +55,38 @@ public sealed partial class OutboxDispatcher(
         }
     }
 
-    /// <summary>One pass: claim what is due and deliver it. Returns how many items were attempted.</summary>
+    /// <summary>One pass: claim what is due and deliver it. Returns how many items were claimed.</summary>
     public async Task<int> DispatchDueAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
         var now = time.GetUtcNow();
+        var leaseUntil = now + options.Value.PartnerTimeout + TimeSpan.FromSeconds(30);
+        var claimed = db.Database.IsNpgsql()
+            ? await ClaimWithSkipLockedAsync(db, now, leaseUntil, ct)
+            : await ClaimOneByOneAsync(db, now, leaseUntil, ct);
+        await Task.WhenAll(claimed.Select(DeliverAsync));
+        return claimed.Count;
+    }
+
+    // PostgreSQL: one statement; rows another dispatcher is claiming right now are skipped, not waited for.
+    private async Task<List<OutboxMessage>> ClaimWithSkipLockedAsync(QrDbContext db, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct) =>
+        await db.Outbox.FromSqlInterpolated($"""
+            UPDATE outbox SET lease_owner = {owner}, lease_until = {leaseUntil.UtcDateTime}
+            WHERE id IN (
+                SELECT o.id FROM outbox o
+                WHERE o.state = 'Pending' AND o.next_attempt_at <= {now.UtcDateTime}
+                  AND (o.lease_until IS NULL OR o.lease_until < {now.UtcDateTime})
+                  AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.payment_id = o.payment_id AND e.state = 'Pending' AND e.id < o.id)
+                ORDER BY o.id
+                LIMIT {settings.BatchSize}
+                FOR UPDATE SKIP LOCKED)
+            RETURNING *
+            """).AsNoTracking().ToListAsync(ct);
+
+    // SQLite (one writer at a time): pick candidates, then claim each with a conditional UPDATE.
+    private async Task<List<OutboxMessage>> ClaimOneByOneAsync(QrDbContext db, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct)
+    {
         var due = await db.Outbox.AsNoTracking()
             .Where(o => o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
             .Where(o => !db.Outbox.Any(e => e.PaymentId == o.PaymentId && e.State == OutboxState.Pending && e.Id < o.Id))
@@ -68,7 +94,6 @@ public sealed partial class OutboxDispatcher(
             .Take(settings.BatchSize)
             .ToListAsync(ct);
 
-        var leaseUntil = now + options.Value.PartnerTimeout + TimeSpan.FromSeconds(30);
         var claimed = new List<OutboxMessage>();
         foreach (var item in due)
         {
@@ -81,8 +106,7 @@ public sealed partial class OutboxDispatcher(
             }
         }
 
-        await Task.WhenAll(claimed.Select(DeliverAsync));
-        return due.Count;
+        return claimed;
     }
 
     private async Task DeliverAsync(OutboxMessage item)

@@ -65,7 +65,7 @@ public sealed class PayHandler(
                 : "a payment is already pending for this QR code");
         }
 
-        signals.Notify(Signals.Tran(code.TranId));
+        await signals.NotifyAsync(Signals.Tran(code.TranId));
         payment = await HoldAsync(payment.Id);
         return payment.State switch
         {
@@ -133,10 +133,16 @@ public sealed class PayHandler(
         var outcome = await partners.PayAsync(payment.PartnerId!, upstream);
         var response = outcome.Class == OutcomeClass.Successful ? MapBack(outcome.Response!, request, payment) : null;
 
-        // Only a POS reversal can change the payment meanwhile (it sets a flag); re-apply on a lost race.
+        // Meanwhile a POS reversal may have set its flag (re-apply on the lost race), or recovery may
+        // have given up on us (after a long stall): then its decision stands and is what we answer.
         while (true)
         {
             payment = await ReloadAsync(payment.Id);
+            if (payment.State != PaymentState.Forwarded)
+            {
+                break;
+            }
+
             var now = time.GetUtcNow();
             switch (outcome.Class)
             {

@@ -38,7 +38,7 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, IOptions<QrPaym
             {
                 if (await TryMatchAsync(holder, scan))
                 {
-                    signals.Notify(Signals.Payment(holder.Id));
+                    await signals.NotifyAsync(Signals.Payment(holder.Id));
                     return;
                 }
 

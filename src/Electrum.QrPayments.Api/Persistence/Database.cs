@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Electrum.QrPayments.Api.Payments;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Electrum.QrPayments.Api.Persistence;
 
@@ -27,6 +29,19 @@ public static class Database
             // Migrations are hand-written (no model snapshot); SchemaDriftTests guard the model instead.
             options.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
         });
+
+        // Held requests are woken across instances by PostgreSQL NOTIFY; one SQLite instance needs nothing.
+        if (configuration.GetValue<DatabaseProvider>($"{QrPaymentsOptions.Section}:Database") == DatabaseProvider.Postgres)
+        {
+            services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+            services.AddSingleton<ISignalTransport, PostgresSignalTransport>();
+            services.AddHostedService<PostgresSignalListener>();
+        }
+        else
+        {
+            services.AddSingleton<ISignalTransport, LocalSignalTransport>();
+        }
+
         return services;
     }
 
