@@ -31,10 +31,9 @@ public sealed class Flow : IAsyncDisposable
     public QrPaymentsClient Pos { get; }
     public QrPaymentsClient PartnerApi { get; }
 
-    public static async Task<Flow> StartAsync(Db db, IDictionary<string, string?>? extra = null)
+    /// <summary>The settings every lifecycle test runs with, plus the test's own.</summary>
+    public static Dictionary<string, string?> Settings(IDictionary<string, string?>? extra = null)
     {
-        var partner = await Partner.StartAsync();
-        var clock = new ManualTimeProvider();
         var settings = new Dictionary<string, string?>
         {
             ["QrPayments:ScanWait"] = ScanWait.ToString(),
@@ -46,7 +45,14 @@ public sealed class Flow : IAsyncDisposable
             settings[key] = value;
         }
 
-        var service = new QrService(TestDatabase.Create(db), settings, partner, clock);
+        return settings;
+    }
+
+    public static async Task<Flow> StartAsync(Db db, IDictionary<string, string?>? extra = null)
+    {
+        var partner = await Partner.StartAsync();
+        var clock = new ManualTimeProvider();
+        var service = new QrService(TestDatabase.Create(db), Settings(extra), partner, clock);
         _ = service.Server; // start now, so the dispatcher runs from the beginning
         return new Flow(partner, service, clock);
     }

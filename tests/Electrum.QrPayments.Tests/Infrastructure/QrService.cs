@@ -33,10 +33,15 @@ public sealed class QrService : WebApplicationFactory<Electrum.QrPayments.Api.Qr
 
     private readonly TimeProvider? time;
 
-    public QrService(TestDatabase database, IDictionary<string, string?>? extra = null, Partner? partner = null, TimeProvider? time = null)
+    private readonly bool ownsDatabase;
+
+    /// <param name="ownsDatabase">False for a second instance on the same database: the first drops it.</param>
+    public QrService(TestDatabase database, IDictionary<string, string?>? extra = null, Partner? partner = null, TimeProvider? time = null,
+        bool ownsDatabase = true)
     {
         Database = database;
         this.time = time;
+        this.ownsDatabase = ownsDatabase;
         settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:QrPayments"] = database.ConnectionString,
@@ -109,6 +114,9 @@ public sealed class QrService : WebApplicationFactory<Electrum.QrPayments.Api.Qr
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await Database.DisposeAsync();
+        if (ownsDatabase)
+        {
+            await Database.DisposeAsync();
+        }
     }
 }

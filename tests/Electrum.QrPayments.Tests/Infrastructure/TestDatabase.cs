@@ -116,3 +116,15 @@ public sealed class DatabasesAttribute : Xunit.Sdk.DataAttribute
         }
     }
 }
+
+/// <summary>A test that needs PostgreSQL (several instances on one database): runs where a server answers, always in CI.</summary>
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public PostgresFactAttribute()
+    {
+        if (!PostgresServer.Available && !PostgresServer.Required)
+        {
+            Skip = "no PostgreSQL server (set QR_TEST_POSTGRES)";
+        }
+    }
+}

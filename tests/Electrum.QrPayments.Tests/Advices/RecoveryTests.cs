@@ -1,0 +1,101 @@
+using Electrum.QrPayments.Api.Advices;
+using Electrum.QrPayments.Api.Payments;
+using Electrum.QrPayments.PartnerSimulator;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Electrum.QrPayments.Tests.Advices;
+
+/// <summary>Payments a crashed instance left mid-flight are ended, and what the partner needs still reaches it.</summary>
+public class RecoveryTests
+{
+    [Theory]
+    [Databases]
+    public async Task Sweep_HeldPaymentWhoseInstanceDied_EndsAsNoScan(Db db)
+    {
+        await using var flow = await Flow.StartAsync(db);
+        var code = await flow.CodeAsync();
+        var request = Flow.PaymentFor(code.TranId!);
+        await LeftBehindAsync(flow, request, forwarded: false);
+
+        await AdvanceUntilStateAsync(flow, request.Id!, PaymentState.NoScan);
+
+        Assert.Empty(await flow.OutboxAsync());
+        Assert.Empty(flow.Partner.State.ReceivedMessages);
+    }
+
+    [Theory]
+    [Databases]
+    public async Task Sweep_ForwardedPaymentWithNoOutcome_TimesOutAndReversalReachesPartner(Db db)
+    {
+        await using var flow = await Flow.StartAsync(db);
+        var code = await flow.CodeAsync();
+        var request = Flow.PaymentFor(code.TranId!);
+        var payment = await LeftBehindAsync(flow, request, forwarded: true);
+
+        await AdvanceUntilStateAsync(flow, request.Id!, PaymentState.TimedOut);
+
+        await flow.UntilReceivedAsync(SimulatorState.Reverse, 1);
+        var reversal = Assert.Single(flow.Partner.Received<PaymentReversal>(SimulatorState.Reverse));
+        Assert.Equal(payment.UpstreamRequestId, reversal.RequestId);
+        Assert.Equal(ReversalReason.Timeout, reversal.ReversalReason);
+    }
+
+    [Fact]
+    public async Task Sweep_LivePaymentWithinItsDeadlines_IsLeftAlone()
+    {
+        await using var flow = await Flow.StartAsync(Db.Sqlite);
+        var code = await flow.CodeAsync();
+        var request = Flow.PaymentFor(code.TranId!);
+        await LeftBehindAsync(flow, request, forwarded: true);
+        var sweeper = flow.Service.Services.GetServices<IHostedService>().OfType<PaymentSweeper>().Single();
+
+        var ended = await sweeper.SweepAsync();
+
+        Assert.Equal(0, ended);
+        Assert.Equal(PaymentState.Forwarded, await flow.StateAsync(request.Id!));
+    }
+
+    [Fact]
+    public async Task Sweep_HeldPaymentOnExpiredCode_EndsAsNoScan()
+    {
+        await using var flow = await Flow.StartAsync(Db.Sqlite);
+        var code = await flow.CodeAsync(new QrProperties { ExpiryDate = flow.Clock.GetUtcNow().AddSeconds(10) });
+        var request = Flow.PaymentFor(code.TranId!);
+        await LeftBehindAsync(flow, request, forwarded: false);
+
+        // 11 s on: the code has expired, the 30 s hold has not; the periodic sweep (every 10 s) ends it.
+        flow.Clock.Advance(TimeSpan.FromSeconds(11));
+
+        await Flow.UntilAsync(async () => await flow.StateAsync(request.Id!) == PaymentState.NoScan, "the sweep to end the payment");
+    }
+
+    // What a crash leaves: the rows as they were committed, and no request waiting on them.
+    private static Task<Payment> LeftBehindAsync(Flow flow, PaymentRequest request, bool forwarded) =>
+        flow.Service.WithDbAsync(async db =>
+        {
+            var now = flow.Clock.GetUtcNow();
+            var payment = Payment.Request(request.Id!, QrService.Client, request.TranId!, 10000, "710",
+                JsonSerializer.Serialize(request, QrJson.Options), now, now + Flow.ScanWait);
+            if (forwarded)
+            {
+                payment.MatchScan(QrService.Partner, "Test Wallet", "tok", now);
+            }
+
+            db.Payments.Add(payment);
+            await db.SaveChangesAsync();
+            return payment;
+        });
+
+    private static async Task AdvanceUntilStateAsync(Flow flow, string requestId, PaymentState state)
+    {
+        for (var i = 0; i < 100 && await flow.StateAsync(requestId) != state; i++)
+        {
+            flow.Clock.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(30);
+        }
+
+        Assert.Equal(state, await flow.StateAsync(requestId));
+    }
+}
