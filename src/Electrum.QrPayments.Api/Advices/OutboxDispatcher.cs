@@ -61,7 +61,8 @@ public sealed partial class OutboxDispatcher(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
         var now = time.GetUtcNow();
-        var leaseUntil = now + options.Value.PartnerTimeout + TimeSpan.FromSeconds(30);
+        // Longer than any delivery (bounded by PartnerTimeout); a killed holder's items wait no longer than this.
+        var leaseUntil = now + options.Value.PartnerTimeout + TimeSpan.FromSeconds(5);
         var claimed = db.Database.IsNpgsql()
             ? await ClaimWithSkipLockedAsync(db, now, leaseUntil, ct)
             : await ClaimOneByOneAsync(db, now, leaseUntil, ct);
