@@ -72,6 +72,8 @@ public static class QrPaymentsApp
             .ValidateOnStart();
         services.AddHostedService<OutboxDispatcher>();
         services.AddHostedService<PaymentSweeper>();
+        services.AddSingleton<HeldWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<HeldWatcher>());
         // Partner calls are bounded by PartnerTimeout (Polly), not by HttpClient's own timeout.
         services.AddHttpClient(PartnerGateway.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
 

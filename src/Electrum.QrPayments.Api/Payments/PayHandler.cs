@@ -16,11 +16,9 @@ namespace Electrum.QrPayments.Api.Payments;
 /// ScanWait), forward it to that partner (at most PartnerTimeout), and answer with the outcome.
 /// </summary>
 public sealed class PayHandler(
-    QrDbContext db, Signals signals, PartnerGateway partners, OutboxSignal outbox, IOptions<QrPaymentsOptions> options, TimeProvider time)
+    QrDbContext db, Signals signals, HeldWatcher watcher, PartnerGateway partners, OutboxSignal outbox,
+    IOptions<QrPaymentsOptions> options, TimeProvider time)
 {
-    /// <summary>How often a held request re-reads the database (a scan on another instance is seen this fast).</summary>
-    public static readonly TimeSpan RecheckInterval = TimeSpan.FromMilliseconds(200);
-
     public async Task<PaymentResponse> HandleAsync(PaymentRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -94,10 +92,13 @@ public sealed class PayHandler(
     }
 
     // Waits for the scan; returns the payment once it has left AwaitingScan (matched, reversed or expired).
+    // Woken by a signal (this instance or NOTIFY) or by the watcher's shared check; otherwise at the deadline.
     private async Task<Payment> HoldAsync(Guid paymentId)
     {
+        using var watching = watcher.WatchPayment(paymentId);
         while (true)
         {
+            var signal = signals.Arm(Signals.Payment(paymentId));
             var payment = await ReloadAsync(paymentId);
             if (payment.State != PaymentState.AwaitingScan)
             {
@@ -117,7 +118,7 @@ public sealed class PayHandler(
                 continue;
             }
 
-            await signals.WaitAsync(Signals.Payment(paymentId), remaining < RecheckInterval ? remaining : RecheckInterval);
+            await signals.WaitAsync(signal, remaining);
         }
     }
 

@@ -10,7 +10,7 @@ namespace Electrum.QrPayments.Api.Payments;
 /// notifyScan: link the partner's scan to the payment held for its tranId and release it. A scan
 /// that comes before its payment waits up to EarlyScanGrace for one.
 /// </summary>
-public sealed class ScanHandler(QrDbContext db, Signals signals, IOptions<QrPaymentsOptions> options, TimeProvider time)
+public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher watcher, IOptions<QrPaymentsOptions> options, TimeProvider time)
 {
     public async Task HandleAsync(ScanNotification scan)
     {
@@ -29,8 +29,10 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, IOptions<QrPaym
         }
 
         var deadline = now + options.Value.EarlyScanGrace;
+        using var watching = watcher.WatchTran(code.TranId);
         while (true)
         {
+            var signal = signals.Arm(Signals.Tran(code.TranId));
             db.ChangeTracker.Clear();
             // The unique index on active_tran_id means at most one payment holds the code.
             var holder = await db.Payments.SingleOrDefaultAsync(p => p.ActiveTranId == code.TranId);
@@ -58,7 +60,7 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, IOptions<QrPaym
                 throw PaymentErrors.NoPendingPayment();
             }
 
-            await signals.WaitAsync(Signals.Tran(code.TranId), remaining < PayHandler.RecheckInterval ? remaining : PayHandler.RecheckInterval);
+            await signals.WaitAsync(signal, remaining);
         }
     }
 

@@ -29,18 +29,25 @@ public sealed class Signals(TimeProvider time, ISignalTransport transport)
 
     public static string Tran(string tranId) => "t:" + tranId;
 
-    /// <summary>Returns when the key is signalled or the timeout passes, whichever is first.</summary>
-    public async Task WaitAsync(string key, TimeSpan timeout)
+    /// <summary>
+    /// Starts listening for a key. Arm before reading the database, then wait: a signal sent in
+    /// between is not lost.
+    /// </summary>
+    public Task Arm(string key) =>
+        waiters.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <summary>Returns when the armed signal fires or the timeout passes, whichever is first.</summary>
+    public async Task WaitAsync(Task armed, TimeSpan timeout)
     {
+        ArgumentNullException.ThrowIfNull(armed);
         if (timeout <= TimeSpan.Zero)
         {
             return;
         }
 
-        var signal = waiters.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         try
         {
-            await signal.Task.WaitAsync(timeout, time);
+            await armed.WaitAsync(timeout, time);
         }
         catch (TimeoutException)
         {

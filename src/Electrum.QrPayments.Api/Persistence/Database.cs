@@ -33,7 +33,8 @@ public static class Database
         // Held requests are woken across instances by PostgreSQL NOTIFY; one SQLite instance needs nothing.
         if (configuration.GetValue<DatabaseProvider>($"{QrPaymentsOptions.Section}:Database") == DatabaseProvider.Postgres)
         {
-            services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+            // Signals need few connections: keep them from competing with the DbContext pool.
+            services.AddSingleton(_ => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 3 }.ConnectionString));
             services.AddSingleton<ISignalTransport, PostgresSignalTransport>();
             services.AddHostedService<PostgresSignalListener>();
         }

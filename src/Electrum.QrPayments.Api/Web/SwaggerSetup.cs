@@ -27,6 +27,8 @@ public static class SwaggerSetup
                 License = new OpenApiLicense { Name = "Apache 2.0", Url = new Uri("http://www.apache.org/licenses/LICENSE-2.0.html") },
             });
             c.CustomOperationIds(api => api.ActionDescriptor.AttributeRouteInfo?.Name);
+            // The interface's operations first, operator endpoints last.
+            c.OrderActionsBy(api => (api.RelativePath?.StartsWith("ops", StringComparison.Ordinal) == true ? "2" : "1") + api.RelativePath);
             c.AddSecurityDefinition(SchemeName, new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.Http,
