@@ -112,6 +112,14 @@ public sealed class Flow : IAsyncDisposable
         return await paying;
     }
 
+    /// <summary>A payment the partner approved (asserted), on a fresh QR code.</summary>
+    public async Task<PaymentRequest> ApprovedPaymentAsync(QrProperties? properties = null)
+    {
+        var request = PaymentFor((await CodeAsync(properties)).TranId!);
+        Assert.Equal(HttpStatusCode.Created, (await PayAndScanAsync(request)).Status);
+        return request;
+    }
+
     public Task<PaymentState?> StateAsync(string requestId) =>
         Service.WithDbAsync(async db => (await db.Payments.AsNoTracking().SingleOrDefaultAsync(p => p.RequestId == requestId))?.State);
 

@@ -34,9 +34,7 @@ public class ConcurrencyTests
     public async Task ReversePayment_SixtyFourAtOnce_AllAcceptedAndPartnerSeesOneReversal(Db db)
     {
         await using var flow = await Flow.StartAsync(db);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        Assert.Equal(HttpStatusCode.Created, (await flow.PayAndScanAsync(payment)).Status);
+        var payment = await flow.ApprovedPaymentAsync();
 
         var answers = await Task.WhenAll(Enumerable.Range(0, Copies)
             .Select(_ => flow.Pos.ReversePaymentAsync(Flow.ReversalOf(payment.Id!, ReversalReason.Cancelled))));
@@ -54,9 +52,7 @@ public class ConcurrencyTests
     public async Task ReversePayment_SameAdviceSixtyFourTimesAtOnce_OneRecordedAllAnsweredAlike(Db db)
     {
         await using var flow = await Flow.StartAsync(db);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        await flow.PayAndScanAsync(payment);
+        var payment = await flow.ApprovedPaymentAsync();
         var reversal = Flow.ReversalOf(payment.Id!, ReversalReason.Cancelled);
 
         var answers = await Task.WhenAll(Enumerable.Range(0, Copies).Select(_ => flow.Pos.ReversePaymentAsync(reversal)));

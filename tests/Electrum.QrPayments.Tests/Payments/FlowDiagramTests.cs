@@ -227,9 +227,7 @@ public class FlowDiagramTests
     public async Task S5_ApprovedButPosTimedOut_PosReversesAndPartnerGetsReversal(Db db)
     {
         await using var flow = await Flow.StartAsync(db);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        Assert.Equal(HttpStatusCode.Created, (await flow.PayAndScanAsync(payment)).Status);
+        var payment = await flow.ApprovedPaymentAsync();
 
         var reversed = await flow.Pos.ReversePaymentAsync(Flow.ReversalOf(payment.Id!, ReversalReason.Timeout));
 
@@ -247,9 +245,7 @@ public class FlowDiagramTests
     public async Task S6_ApprovedThenVoidedByRetailer_PartnerGetsCancelledReversal(Db db)
     {
         await using var flow = await Flow.StartAsync(db);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        Assert.Equal(HttpStatusCode.Created, (await flow.PayAndScanAsync(payment)).Status);
+        var payment = await flow.ApprovedPaymentAsync();
 
         var reversed = await flow.Pos.ReversePaymentAsync(Flow.ReversalOf(payment.Id!, ReversalReason.Cancelled));
 

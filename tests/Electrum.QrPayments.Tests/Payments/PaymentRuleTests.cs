@@ -317,9 +317,7 @@ public class PaymentRuleTests
     public async Task Advices_PaymentOfAnotherClient_404AsIfUnknown()
     {
         await using var flow = await Flow.StartAsync(Db.Sqlite);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        await flow.PayAndScanAsync(payment);
+        var payment = await flow.ApprovedPaymentAsync();
         var other = flow.Service.Api(QrService.OtherClient, QrService.OtherClientPassword);
 
         var confirmed = await other.ConfirmPaymentAsync(Flow.ConfirmationOf(payment.Id!));
@@ -335,9 +333,7 @@ public class PaymentRuleTests
     public async Task ConfirmPayment_IdenticalRetry_SameAnswerAndOneConfirmationUpstream(Db db)
     {
         await using var flow = await Flow.StartAsync(db);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        await flow.PayAndScanAsync(payment);
+        var payment = await flow.ApprovedPaymentAsync();
         var confirmation = Flow.ConfirmationOf(payment.Id!);
 
         var first = await flow.Pos.ConfirmPaymentAsync(confirmation);
@@ -355,9 +351,7 @@ public class PaymentRuleTests
     public async Task ConfirmPayment_SameIdDifferentBody_400DuplicateRecord()
     {
         await using var flow = await Flow.StartAsync(Db.Sqlite);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        await flow.PayAndScanAsync(payment);
+        var payment = await flow.ApprovedPaymentAsync();
         var confirmation = Flow.ConfirmationOf(payment.Id!);
         await flow.Pos.ConfirmPaymentAsync(confirmation);
 
@@ -370,9 +364,7 @@ public class PaymentRuleTests
     public async Task ConfirmPayment_AlreadyConfirmedNewAdvice_202AndNothingMoreSent()
     {
         await using var flow = await Flow.StartAsync(Db.Sqlite);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        await flow.PayAndScanAsync(payment);
+        var payment = await flow.ApprovedPaymentAsync();
         await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(payment.Id!));
 
         var second = await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(payment.Id!));
@@ -386,9 +378,7 @@ public class PaymentRuleTests
     public async Task ConfirmPayment_AfterReversal_400AndStaysReversed(Db db)
     {
         await using var flow = await Flow.StartAsync(db);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        await flow.PayAndScanAsync(payment);
+        var payment = await flow.ApprovedPaymentAsync();
         await flow.Pos.ReversePaymentAsync(Flow.ReversalOf(payment.Id!, ReversalReason.Cancelled));
 
         var confirmed = await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(payment.Id!));
@@ -403,9 +393,7 @@ public class PaymentRuleTests
     public async Task ReversePayment_AfterConfirmation_400AccountAlreadySettled(Db db)
     {
         await using var flow = await Flow.StartAsync(db);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        await flow.PayAndScanAsync(payment);
+        var payment = await flow.ApprovedPaymentAsync();
         await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(payment.Id!));
 
         var reversed = await flow.Pos.ReversePaymentAsync(Flow.ReversalOf(payment.Id!));
@@ -466,9 +454,7 @@ public class PaymentRuleTests
     public async Task ReversePayment_IdenticalRetryOfAccepted_SameEchoOneReversalUpstream()
     {
         await using var flow = await Flow.StartAsync(Db.Sqlite);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        await flow.PayAndScanAsync(payment);
+        var payment = await flow.ApprovedPaymentAsync();
         var reversal = Flow.ReversalOf(payment.Id!, ReversalReason.Cancelled);
 
         var first = await flow.Pos.ReversePaymentAsync(reversal);
@@ -501,9 +487,7 @@ public class PaymentRuleTests
     public async Task Transitions_FullLifecycle_AuditTrailRecordsEveryStep()
     {
         await using var flow = await Flow.StartAsync(Db.Sqlite);
-        var code = await flow.CodeAsync();
-        var payment = Flow.PaymentFor(code.TranId!);
-        await flow.PayAndScanAsync(payment);
+        var payment = await flow.ApprovedPaymentAsync();
         await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(payment.Id!));
         var id = (await flow.PaymentAsync(payment.Id!)).Id;
 
