@@ -39,6 +39,32 @@ public class DemoTests
         Assert.Contains("█", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SimScans_WhileAPayIsHeld_SimulatorPostsTheScanAndThePayIsApproved()
+    {
+        await using var partner = await Partner.StartAsync();
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite), partner: partner);
+        service.UseKestrel(0);
+        service.StartServer();
+        var address = service.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        partner.Options.ServiceBaseUrl = new Uri(address.TrimEnd('/') + "/qr/v1");
+        var pos = new Contracts.Client.QrPaymentsClient(new HttpClient(), partner.Options.ServiceBaseUrl,
+            new NetworkCredential(QrService.Client, QrService.ClientPassword));
+        var code = (await pos.CreateQrCodeAsync(Messages.CreateQrCode())).Body!;
+        var paying = pos.PayAsync(Flow.PaymentFor(code.TranId!));
+
+        var status = 0;
+        for (var i = 0; i < 100 && status != 202; i++)
+        {
+            await Task.Delay(50);
+            status = await partner.Control.ScanAsync(code.TranId!, "tok-sim");
+        }
+
+        Assert.Equal(202, status);
+        Assert.Equal(HttpStatusCode.Created, (await paying).Status);
+        Assert.Equal("tok-sim", Assert.Single(partner.Received<PaymentRequest>(SimulatorState.Pay)).PartnerPaymentToken);
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

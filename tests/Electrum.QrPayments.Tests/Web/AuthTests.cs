@@ -1,6 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
-
 namespace Electrum.QrPayments.Tests.Web;
 
 public class AuthTests
@@ -127,7 +124,4 @@ public class AuthTests
         Assert.NotNull(error!.ErrorType);
         Assert.False(string.IsNullOrEmpty(error.Id));
     }
-
-    internal static AuthenticationHeaderValue Raw(string user, string password) =>
-        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
 }
