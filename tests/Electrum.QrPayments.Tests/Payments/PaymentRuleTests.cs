@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Electrum.QrPayments.Tests.Payments;
 
-/// <summary>The rules of PROTOCOL.md that no sequence diagram shows.</summary>
+/// <summary>The service's rules that no sequence diagram of the interface shows.</summary>
 public class PaymentRuleTests
 {
     [Theory]

@@ -12,7 +12,7 @@ public class ContractTests : IAsyncLifetime
     private static readonly JsonObject Official = JsonNode.Parse(
         File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "qr-payment-service-interface-1.7.0.json")))!.AsObject();
 
-    // The interface models these as Java objects; on the wire they are RFC 3339 strings (PROTOCOL.md).
+    // The interface models these as Java objects; on the wire they are RFC 3339 strings.
     private static readonly HashSet<string> DateTimeObjects = ["OffsetDateTime"];
 
     private QrService service = null!;
