@@ -147,11 +147,14 @@ public class StoreAndForwardTests
         await flow.PayAndScanAsync(request);
         await flow.Partner.Control.SetAsync(new Behaviour { Action = SimAction.Error }, SimulatorState.Reverse);
         await flow.Pos.ReversePaymentAsync(Flow.ReversalOf(request.Id!));
+        // Small steps: a jump past PartnerTimeout would time out a delivery in flight (no status recorded).
         await Flow.UntilAsync(async () =>
         {
-            flow.Clock.Advance(TimeSpan.FromSeconds(30));
-            return (await flow.OutboxAsync()).Single().Attempts >= 2;
+            flow.Clock.Advance(TimeSpan.FromSeconds(2));
+            var item = (await flow.OutboxAsync()).Single();
+            return item.Attempts >= 2 && item.LastStatus == 500;
         }, "the advice to be retried");
+        flow.Clock.Advance(TimeSpan.FromSeconds(60));
 
         using var ops = flow.Service.CreateClient(QrService.Operator, QrService.OperatorPassword);
         var retrying = await ops.GetFromJsonAsync<List<OutboxItem>>("/ops/outbox?state=Pending&minAttempts=2", QrJson.Options);

@@ -39,7 +39,9 @@ public sealed class TestDatabase : IAsyncDisposable
         }
 
         var name = $"qr_test_{Guid.NewGuid():N}";
-        var builder = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Database = name };
+        // Test classes run in parallel, each service (in-process or a child process) with its own pool:
+        // small pools keep the sum under the server's max_connections (100 by default).
+        var builder = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Database = name, MaxPoolSize = 10, Timeout = 15 };
         return new TestDatabase(kind, builder.ConnectionString, null, name);
     }
 
