@@ -24,7 +24,7 @@ public static class QrPaymentsApp
         var builder = WebApplication.CreateBuilder(args);
         ConfigureLogging(builder);
         var services = builder.Services;
-        var options = services.AddOptions<QrPaymentsOptions>().Bind(builder.Configuration.GetSection(QrPaymentsOptions.Section))
+        services.AddOptions<QrPaymentsOptions>().Bind(builder.Configuration.GetSection(QrPaymentsOptions.Section))
             .Validate(o => int.TryParse(o.MerchantAccountTag, out var tag) && tag is >= 26 and <= 51 && o.MerchantAccountTag.Length == 2,
                 "QrPayments:MerchantAccountTag must be 26 to 51")
             .Validate(o => o.ScanWait > TimeSpan.Zero && o.PartnerTimeout > TimeSpan.Zero && o.EarlyScanGrace >= TimeSpan.Zero && o.SweepInterval > TimeSpan.Zero,
@@ -32,7 +32,6 @@ public static class QrPaymentsApp
             .Validate(o => o.MaxRequestBodyBytes is > 0 and <= 16 * 1024 * 1024, "QrPayments:MaxRequestBodyBytes must be 1 byte to 16 MiB")
             .Validate(o => o.Partners.All(p => p.BaseUrl is { IsAbsoluteUri: true }), "QrPayments:Partners: every partner needs an absolute BaseUrl")
             .ValidateOnStart();
-        _ = options;
 
         services.AddSingleton(TimeProvider.System);
         services.AddQrDatabase(builder.Configuration);
@@ -78,7 +77,8 @@ public static class QrPaymentsApp
         services.AddHttpClient(PartnerGateway.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
 
         builder.WebHost.ConfigureKestrel(k =>
-            k.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>($"{QrPaymentsOptions.Section}:MaxRequestBodyBytes") ?? 64 * 1024);
+            k.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>($"{QrPaymentsOptions.Section}:MaxRequestBodyBytes")
+                                          ?? new QrPaymentsOptions().MaxRequestBodyBytes);
 
         var app = builder.Build();
         // Fail at start-up, not on the first request, when credentials are misconfigured.

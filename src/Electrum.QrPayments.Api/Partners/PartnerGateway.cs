@@ -4,7 +4,7 @@ using Electrum.QrPayments.Api.Advices;
 using Electrum.QrPayments.Contracts.Client;
 using Electrum.QrPayments.Contracts.Json;
 using Electrum.QrPayments.Contracts.Models;
-using Electrum.QrPayments.Contracts.Validation;
+using FluentValidation;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Timeout;
@@ -26,12 +26,15 @@ public sealed partial class PartnerGateway
     private readonly IHttpClientFactory httpClients;
     private readonly Dictionary<string, PartnerOptions> partners;
     private readonly ResiliencePipeline timeout;
+    private readonly IValidator<PaymentResponse> responses;
     private readonly ILogger<PartnerGateway> logger;
 
-    public PartnerGateway(IHttpClientFactory httpClients, IOptions<QrPaymentsOptions> options, TimeProvider time, ILogger<PartnerGateway> logger)
+    public PartnerGateway(IHttpClientFactory httpClients, IOptions<QrPaymentsOptions> options, TimeProvider time,
+        IValidator<PaymentResponse> responses, ILogger<PartnerGateway> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         this.httpClients = httpClients;
+        this.responses = responses;
         this.logger = logger;
         partners = options.Value.Partners.ToDictionary(p => p.Id, StringComparer.Ordinal);
         timeout = new ResiliencePipelineBuilder { TimeProvider = time }.AddTimeout(options.Value.PartnerTimeout).Build();
@@ -44,7 +47,7 @@ public sealed partial class PartnerGateway
         {
             var response = await client.PayAsync(request, ct);
             var body = response.Body;
-            if (response.Status == HttpStatusCode.Created && (body is null || !new PaymentResponseValidator().Validate(body).IsValid))
+            if (response.Status == HttpStatusCode.Created && (body is null || !responses.Validate(body).IsValid))
             {
                 return new PartnerOutcome(OutcomeClass.Unknown, 201, null, null, "201 without a valid PaymentResponse");
             }

@@ -134,6 +134,16 @@ public sealed class Flow : IAsyncDisposable
         UntilAsync(() => Task.FromResult(Partner.State.ReceivedMessages.Count(r => r.Operation == operation) >= count),
             $"the partner to receive {count} {operation}");
 
+    /// <summary>Waits for the partner's reversal; asserts it is the only one and refers to the only payment sent.</summary>
+    public async Task<(PaymentRequest Sent, PaymentReversal Reversal)> SingleReversalOfSinglePaymentAsync()
+    {
+        await UntilReceivedAsync(SimulatorState.Reverse, 1);
+        var sent = Assert.Single(Partner.Received<PaymentRequest>(SimulatorState.Pay));
+        var reversal = Assert.Single(Partner.Received<PaymentReversal>(SimulatorState.Reverse));
+        Assert.Equal(sent.Id, reversal.RequestId);
+        return (sent, reversal);
+    }
+
     public static async Task UntilAsync(Func<Task<bool>> condition, string what, int seconds = 15)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
