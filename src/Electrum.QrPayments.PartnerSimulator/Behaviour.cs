@@ -15,6 +15,8 @@ public enum SimAction
     Error,
     /// <summary>Close the connection without answering.</summary>
     Drop,
+    /// <summary>Status with Body exactly as given (empty when none): answers a real partner stack may give.</summary>
+    Respond,
 }
 
 /// <summary>A rule: an action, an optional delay first, and optionally for the next N calls only.</summary>
@@ -26,10 +28,20 @@ public sealed record Behaviour
     public int DelayMs { get; init; }
     /// <summary>Apply to this many calls, then fall back to the next rule (null: always).</summary>
     public int? Times { get; init; }
+    /// <summary>Apply to this share of calls (0 to 1), chosen at random; the others fall back (null: all).</summary>
+    public double? Rate { get; init; }
+    /// <summary>Statuses used in turn, one per call, instead of Status (e.g. [503, 500]).</summary>
+    public IReadOnlyList<int>? Statuses { get; init; }
+    /// <summary>The raw body for Respond.</summary>
+    public string? Body { get; init; }
 }
 
-/// <summary>One message the simulator received.</summary>
-public sealed record Received(string Operation, DateTimeOffset At, JsonElement Body);
+/// <summary>One message the simulator received, and the status it answered (0: it dropped the connection).</summary>
+public sealed record Received(string Operation, DateTimeOffset At, JsonElement Body, int Status)
+{
+    /// <summary>The simulator took the message (answered 2xx): for an advice, it has arrived.</summary>
+    public bool Accepted => Status is >= 200 and < 300;
+}
 
 /// <summary>The simulator's rules and its record of received messages; safe for concurrent calls.</summary>
 public sealed class SimulatorState
@@ -43,7 +55,8 @@ public sealed class SimulatorState
 
     public IReadOnlyCollection<Received> ReceivedMessages => received;
 
-    public void Record(string operation, JsonElement body) => received.Enqueue(new Received(operation, DateTimeOffset.UtcNow, body.Clone()));
+    public void Record(string operation, JsonElement body, int status) =>
+        received.Enqueue(new Received(operation, DateTimeOffset.UtcNow, body.Clone(), status));
 
     public void ClearReceived() => received.Clear();
 
@@ -75,15 +88,23 @@ public sealed class SimulatorState
     private sealed class Rule(Behaviour behaviour)
     {
         private int remaining = behaviour.Times ?? -1;
+        private int turn = -1;
 
         public Behaviour? TryTake()
         {
-            if (behaviour.Times is null)
+            if (behaviour.Rate is { } rate && Random.Shared.NextDouble() >= rate)
             {
-                return behaviour;
+                return null;
             }
 
-            return Interlocked.Decrement(ref remaining) >= 0 ? behaviour : null;
+            if (behaviour.Times is not null && Interlocked.Decrement(ref remaining) < 0)
+            {
+                return null;
+            }
+
+            return behaviour.Statuses is { Count: > 0 } statuses
+                ? behaviour with { Status = statuses[(int)((uint)Interlocked.Increment(ref turn) % (uint)statuses.Count)] }
+                : behaviour;
         }
     }
 }

@@ -97,9 +97,16 @@ public static class SimulatorApp
     {
         using var document = await JsonDocument.ParseAsync(context.Request.Body);
         var body = document.RootElement;
-        state.Record(operation, body);
         var tranId = body.TryGetProperty("tranId", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         var behaviour = state.Decide(operation, tranId);
+        state.Record(operation, body, behaviour.Action switch
+        {
+            SimAction.Drop => 0,
+            SimAction.Error => behaviour.Status ?? 500,
+            SimAction.Decline => behaviour.Status ?? 400,
+            SimAction.Respond => behaviour.Status ?? 200,
+            _ => operation == SimulatorState.Pay ? StatusCodes.Status201Created : StatusCodes.Status202Accepted,
+        });
         if (behaviour.DelayMs > 0)
         {
             await Task.Delay(behaviour.DelayMs, context.RequestAborted);
@@ -112,6 +119,15 @@ public static class SimulatorApp
                 return;
             case SimAction.Error:
                 await Write(context, behaviour.Status ?? 500, Error(body, behaviour.ErrorType ?? ErrorType.GeneralError, "Simulated failure"));
+                return;
+            case SimAction.Respond:
+                context.Response.StatusCode = behaviour.Status ?? 200;
+                if (!string.IsNullOrEmpty(behaviour.Body))
+                {
+                    context.Response.ContentType = "application/json";
+                    await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(behaviour.Body));
+                }
+
                 return;
             case SimAction.Decline:
                 await Write(context, behaviour.Status ?? 400, Error(body, behaviour.ErrorType ?? ErrorType.DeclinedByPartner, "Declined by simulator"));

@@ -10,8 +10,12 @@ namespace Electrum.QrPayments.Api.Advices;
 /// Delivers outbox rows to partners. An item is claimed with a lease by a conditional UPDATE, so
 /// several dispatchers (several instances) never send it at once, and a crashed holder's lease
 /// just runs out. Per payment only the oldest pending item is eligible, so advices arrive in
-/// order. Successful and failed outcomes end an item; unknown ones retry with capped
-/// exponential backoff and jitter, with the same message id every time.
+/// order. Deliveries run concurrently, at most <see cref="OutboxOptions.BatchSize"/> in all and
+/// <see cref="OutboxOptions.PartnerConcurrency"/> per partner, and the dispatcher keeps claiming
+/// while they are in flight: a partner that hangs holds its own slots, never another's. Delivered
+/// and failed outcomes end an item; unknown ones retry with capped exponential backoff and
+/// jitter, with the same message id every time. The attempt is counted when the item is claimed,
+/// so a delivery whose result cannot be recorded still counts.
 /// </summary>
 public sealed partial class OutboxDispatcher(
     IServiceScopeFactory scopes,
@@ -22,77 +26,181 @@ public sealed partial class OutboxDispatcher(
     TimeProvider time,
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
+    /// <summary>The longest partner text kept in last_error (the column's length).</summary>
+    public const int MaxErrorLength = 200;
+
     private readonly string owner = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
     private readonly OutboxOptions settings = outboxOptions.Value;
+    private readonly Dictionary<string, int> busyPartners = new(StringComparer.Ordinal);
+    private readonly HashSet<Task> deliveries = [];
+    private readonly Lock gate = new();
+
+    /// <summary>Deliveries in flight right now.</summary>
+    public int InFlight
+    {
+        get
+        {
+            lock (gate)
+            {
+                return deliveries.Count;
+            }
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            int handled;
+            var more = false;
             try
             {
-                handled = await DispatchDueAsync(stoppingToken);
+                more = await ClaimAndStartAsync(stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // A database hiccup must not stop delivery; the rows are still there next pass.
                 LogPassFailed(logger, e);
-                handled = 0;
+            }
+            catch (OperationCanceledException)
+            {
+                break;
             }
 
-            if (handled < settings.BatchSize)
+            if (!more)
             {
                 try
                 {
+                    // Woken by a new item, a finished delivery (a slot is free), or the poll interval.
                     await signal.WaitAsync(settings.PollInterval, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {
-                    return;
+                    break;
                 }
             }
         }
+
+        // In-flight calls were cancelled with stoppingToken; let them record that before we go.
+        Task[] running;
+        lock (gate)
+        {
+            running = [.. deliveries];
+        }
+
+        await Task.WhenAll(running);
     }
 
-    /// <summary>One pass: claim what is due and deliver it. Returns how many items were claimed.</summary>
-    public async Task<int> DispatchDueAsync(CancellationToken ct)
+    /// <summary>
+    /// One pass: claims what is due and fits the free slots, and starts delivering it. True when
+    /// it filled every free slot, so more may be due at once.
+    /// </summary>
+    private async Task<bool> ClaimAndStartAsync(CancellationToken ct)
     {
+        int room;
+        string[] saturated;
+        lock (gate)
+        {
+            room = settings.BatchSize - deliveries.Count;
+            saturated = [.. busyPartners.Where(p => p.Value >= settings.PartnerConcurrency).Select(p => p.Key)];
+        }
+
+        if (room <= 0)
+        {
+            return false;
+        }
+
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
         var now = time.GetUtcNow();
         // Longer than any delivery (bounded by PartnerTimeout); a killed holder's items wait no longer than this.
         var leaseUntil = now + options.Value.PartnerTimeout + TimeSpan.FromSeconds(5);
         var claimed = db.Database.IsNpgsql()
-            ? await ClaimWithSkipLockedAsync(db, now, leaseUntil, ct)
-            : await ClaimOneByOneAsync(db, now, leaseUntil, ct);
-        await Task.WhenAll(claimed.Select(DeliverAsync));
-        return claimed.Count;
+            ? await ClaimWithSkipLockedAsync(db, now, leaseUntil, room, saturated, ct)
+            : await ClaimOneByOneAsync(db, now, leaseUntil, room, saturated, ct);
+
+        var overflow = new List<long>();
+        foreach (var item in claimed)
+        {
+            if (!TryStart(item, ct))
+            {
+                overflow.Add(item.Id);
+            }
+        }
+
+        if (overflow.Count > 0)
+        {
+            // More of one partner's items than its free slots: give them back for the next pass.
+            await db.Outbox.Where(o => overflow.Contains(o.Id) && o.LeaseOwner == owner)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(o => o.Attempts, o => o.Attempts - 1)
+                    .SetProperty(o => o.LeaseOwner, (string?)null)
+                    .SetProperty(o => o.LeaseUntil, (DateTimeOffset?)null), CancellationToken.None);
+        }
+
+        return claimed.Count == room && overflow.Count == 0;
+    }
+
+    // ct is the host's stopping token: a delivery cut short by shutdown is recorded as unknown and retried.
+    private bool TryStart(OutboxMessage item, CancellationToken ct)
+    {
+        lock (gate)
+        {
+            var busy = busyPartners.GetValueOrDefault(item.PartnerId);
+            if (busy >= settings.PartnerConcurrency)
+            {
+                return false;
+            }
+
+            busyPartners[item.PartnerId] = busy + 1;
+            var delivery = Task.Run(() => DeliverAsync(item, ct), CancellationToken.None);
+            deliveries.Add(delivery);
+            _ = delivery.ContinueWith(done => Finish(item.PartnerId, done), CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return true;
+        }
+    }
+
+    private void Finish(string partnerId, Task delivery)
+    {
+        lock (gate)
+        {
+            deliveries.Remove(delivery);
+            if (--busyPartners[partnerId] == 0)
+            {
+                busyPartners.Remove(partnerId);
+            }
+        }
+
+        signal.Notify();
     }
 
     // PostgreSQL: one statement; rows another dispatcher is claiming right now are skipped, not waited for.
-    private async Task<List<OutboxMessage>> ClaimWithSkipLockedAsync(QrDbContext db, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct) =>
+    private async Task<List<OutboxMessage>> ClaimWithSkipLockedAsync(QrDbContext db, DateTimeOffset now, DateTimeOffset leaseUntil,
+        int limit, string[] saturated, CancellationToken ct) =>
         await db.Outbox.FromSqlInterpolated($"""
-            UPDATE outbox SET lease_owner = {owner}, lease_until = {leaseUntil.UtcDateTime}
+            UPDATE outbox SET lease_owner = {owner}, lease_until = {leaseUntil.UtcDateTime}, attempts = attempts + 1
             WHERE id IN (
                 SELECT o.id FROM outbox o
                 WHERE o.state = 'Pending' AND o.next_attempt_at <= {now.UtcDateTime}
                   AND (o.lease_until IS NULL OR o.lease_until < {now.UtcDateTime})
+                  AND o.partner_id <> ALL ({saturated})
                   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.payment_id = o.payment_id AND e.state = 'Pending' AND e.id < o.id)
                 ORDER BY o.id
-                LIMIT {settings.BatchSize}
+                LIMIT {limit}
                 FOR UPDATE SKIP LOCKED)
             RETURNING *
             """).AsNoTracking().ToListAsync(ct);
 
     // SQLite (one writer at a time): pick candidates, then claim each with a conditional UPDATE.
-    private async Task<List<OutboxMessage>> ClaimOneByOneAsync(QrDbContext db, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct)
+    private async Task<List<OutboxMessage>> ClaimOneByOneAsync(QrDbContext db, DateTimeOffset now, DateTimeOffset leaseUntil,
+        int limit, string[] saturated, CancellationToken ct)
     {
         var due = await db.Outbox.AsNoTracking()
             .Where(o => o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
+            .Where(o => !saturated.Contains(o.PartnerId))
             .Where(o => !db.Outbox.Any(e => e.PaymentId == o.PaymentId && e.State == OutboxState.Pending && e.Id < o.Id))
             .OrderBy(o => o.Id)
-            .Take(settings.BatchSize)
+            .Take(limit)
             .ToListAsync(ct);
 
         var claimed = new List<OutboxMessage>();
@@ -100,9 +208,13 @@ public sealed partial class OutboxDispatcher(
         {
             var won = await db.Outbox
                 .Where(o => o.Id == item.Id && o.State == OutboxState.Pending && (o.LeaseUntil == null || o.LeaseUntil < now))
-                .ExecuteUpdateAsync(s => s.SetProperty(o => o.LeaseOwner, owner).SetProperty(o => o.LeaseUntil, leaseUntil), ct);
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(o => o.LeaseOwner, owner)
+                    .SetProperty(o => o.LeaseUntil, leaseUntil)
+                    .SetProperty(o => o.Attempts, o => o.Attempts + 1), ct);
             if (won == 1)
             {
+                item.Attempts++;
                 claimed.Add(item);
             }
         }
@@ -110,40 +222,70 @@ public sealed partial class OutboxDispatcher(
         return claimed;
     }
 
-    private async Task DeliverAsync(OutboxMessage item)
+    private async Task DeliverAsync(OutboxMessage item, CancellationToken ct)
     {
-        var outcome = await partners.SendAdviceAsync(item.PartnerId, item.Kind, item.MessageId, item.Body);
+        var outcome = await partners.SendAdviceAsync(item.PartnerId, item.Kind, item.MessageId, item.Body, ct);
         var now = time.GetUtcNow();
-        var attempts = item.Attempts + 1;
-        var error = outcome.Failure ?? outcome.Error?.ErrorMessage;
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
-        var mine = db.Outbox.Where(o => o.Id == item.Id && o.LeaseOwner == owner);
-        if (outcome.Class == OutcomeClass.Unknown)
+        var error = Truncate(outcome.Failure ?? outcome.Error?.ErrorMessage);
+        var state = outcome.Class switch
         {
-            var next = now + Backoff(attempts);
-            await mine.ExecuteUpdateAsync(s => s
-                .SetProperty(o => o.Attempts, attempts)
-                .SetProperty(o => o.NextAttemptAt, next)
-                .SetProperty(o => o.LastStatus, outcome.Status)
-                .SetProperty(o => o.LastError, error)
-                .SetProperty(o => o.LeaseOwner, (string?)null)
-                .SetProperty(o => o.LeaseUntil, (DateTimeOffset?)null));
-            LogRetry(logger, item.Kind, item.MessageId, item.PartnerId, attempts, next);
-            return;
+            OutcomeClass.Successful => OutboxState.Delivered,
+            OutcomeClass.Failed => OutboxState.Failed,
+            _ => OutboxState.Pending,
+        };
+        var next = state == OutboxState.Pending ? now + Backoff(item.Attempts) : item.NextAttemptAt;
+        DateTimeOffset? completed = state == OutboxState.Pending ? null : now;
+        try
+        {
+            await CompleteAsync(item, state, next, completed, outcome.Status, error);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Never let what the partner said keep the result from being recorded: record it without that.
+            LogCompleteFailed(logger, e, item.MessageId);
+            try
+            {
+                await CompleteAsync(item, state, next, completed, outcome.Status, null);
+            }
+            catch (Exception again) when (again is not OperationCanceledException)
+            {
+                // The lease runs out and the item is tried again; its attempt is already counted.
+                LogCompleteFailed(logger, again, item.MessageId);
+                return;
+            }
         }
 
-        var state = outcome.Class == OutcomeClass.Successful ? OutboxState.Delivered : OutboxState.Failed;
-        await mine.ExecuteUpdateAsync(s => s
-            .SetProperty(o => o.State, state)
-            .SetProperty(o => o.Attempts, attempts)
-            .SetProperty(o => o.LastStatus, outcome.Status)
-            .SetProperty(o => o.LastError, error)
-            .SetProperty(o => o.CompletedAt, now)
-            .SetProperty(o => o.LeaseOwner, (string?)null)
-            .SetProperty(o => o.LeaseUntil, (DateTimeOffset?)null));
-        LogDone(logger, item.Kind, item.MessageId, item.PartnerId, state);
+        if (state == OutboxState.Pending)
+        {
+            LogRetry(logger, item.Kind, item.MessageId, item.PartnerId, item.Attempts, next);
+        }
+        else
+        {
+            LogDone(logger, item.Kind, item.MessageId, item.PartnerId, state);
+        }
     }
+
+    private async Task CompleteAsync(OutboxMessage item, OutboxState state, DateTimeOffset next, DateTimeOffset? completed, int? status, string? error)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
+        await db.Outbox.Where(o => o.Id == item.Id && o.LeaseOwner == owner)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(o => o.State, state)
+                .SetProperty(o => o.NextAttemptAt, next)
+                .SetProperty(o => o.LastStatus, status)
+                .SetProperty(o => o.LastError, error)
+                .SetProperty(o => o.CompletedAt, completed)
+                .SetProperty(o => o.LeaseOwner, (string?)null)
+                .SetProperty(o => o.LeaseUntil, (DateTimeOffset?)null));
+    }
+
+    /// <summary>What a partner said, cut to fit last_error.</summary>
+    public static string? Truncate(string? text) =>
+        text is null || text.Length <= MaxErrorLength ? text : text[..Cut(text, MaxErrorLength - 1)] + "…";
+
+    // Never split a surrogate pair: the database refuses half a character.
+    private static int Cut(string text, int at) => char.IsHighSurrogate(text[at - 1]) ? at - 1 : at;
 
     /// <summary>Base × 2^(attempt-1), capped, with ±20% jitter so retries of many items spread out.</summary>
     public TimeSpan Backoff(int attempt)
@@ -155,6 +297,9 @@ public sealed partial class OutboxDispatcher(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox pass failed; retrying on the next pass")]
     private static partial void LogPassFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not record the delivery of {MessageId}")]
+    private static partial void LogCompleteFailed(ILogger logger, Exception exception, string messageId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} {MessageId} to {PartnerId}: outcome unknown (attempt {Attempts}); next try at {NextAttemptAt}")]
     private static partial void LogRetry(ILogger logger, AdviceKind kind, string messageId, string partnerId, int attempts, DateTimeOffset nextAttemptAt);

@@ -14,6 +14,9 @@ public sealed class OutboxOptions
     /// <summary>The longest delay between attempts (retries go on until an operator intervenes).</summary>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How many items one pass delivers at most (concurrently, one per payment).</summary>
+    /// <summary>How many advices are in flight at most, all partners together (one per payment at a time).</summary>
     public int BatchSize { get; set; } = 32;
+
+    /// <summary>How many advices are in flight at most to one partner, so a slow one cannot take every slot.</summary>
+    public int PartnerConcurrency { get; set; } = 8;
 }

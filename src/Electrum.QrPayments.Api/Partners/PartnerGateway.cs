@@ -16,12 +16,15 @@ public sealed record PartnerOutcome(OutcomeClass Class, int? Status, PaymentResp
 
 /// <summary>
 /// Calls partners (pay, and the advices the outbox delivers) through the Contracts client, each
-/// call bounded by PartnerTimeout. A timeout, a connection failure, a 500/504, or a 201 without a
-/// readable PaymentResponse is an unknown outcome; the caller decides what that costs.
+/// call bounded by PartnerTimeout, each answer classified by <see cref="PartnerAnswers"/>; the
+/// caller decides what an unknown outcome costs.
 /// </summary>
 public sealed partial class PartnerGateway
 {
     public const string HttpClientName = "partners";
+
+    /// <summary>The largest partner answer read; a larger one is an answer we cannot read.</summary>
+    public const int MaxAnswerBytes = 4 * 1024 * 1024;
 
     private readonly IHttpClientFactory httpClients;
     private readonly Dictionary<string, PartnerOptions> partners;
@@ -43,28 +46,31 @@ public sealed partial class PartnerGateway
     public bool IsConfigured(string partnerId) => partners.ContainsKey(partnerId);
 
     public Task<PartnerOutcome> PayAsync(string partnerId, PaymentRequest request) =>
-        CallAsync(partnerId, "pay", request.Id!, isAdvice: false, async (client, ct) =>
+        CallAsync(partnerId, "pay", request.Id!, isAdvice: false, CancellationToken.None, async (client, ct) =>
         {
             var response = await client.PayAsync(request, ct);
-            var body = response.Body;
-            if (response.Status == HttpStatusCode.Created && (body is null || !responses.Validate(body).IsValid))
-            {
-                return new PartnerOutcome(OutcomeClass.Unknown, 201, null, null, "201 without a valid PaymentResponse");
-            }
-
-            return new PartnerOutcome(Outcomes.Classify((int)response.Status, isAdvice: false), (int)response.Status, body, response.Error, null);
+            var status = (int)response.Status;
+            var body = response.Body is { } b && responses.Validate(b).IsValid ? b : null;
+            var outcome = PartnerAnswers.ClassifyPay(status, body is not null, IsErrorDetail(response.Error));
+            var failure = outcome == OutcomeClass.Unknown && response.IsSuccessStatus ? $"{status} without a valid PaymentResponse" : null;
+            return new PartnerOutcome(outcome, status, body, response.Error, failure);
         });
 
-    public Task<PartnerOutcome> SendAdviceAsync(string partnerId, AdviceKind kind, string messageId, string body) =>
-        CallAsync(partnerId, kind == AdviceKind.Confirmation ? "confirmPayment" : "reversePayment", messageId, isAdvice: true, async (client, ct) =>
+    /// <summary>Delivers one advice; <paramref name="cancel"/> fires at shutdown, and the delivery then counts as unknown.</summary>
+    public Task<PartnerOutcome> SendAdviceAsync(string partnerId, AdviceKind kind, string messageId, string body, CancellationToken cancel) =>
+        CallAsync(partnerId, kind == AdviceKind.Confirmation ? "confirmPayment" : "reversePayment", messageId, isAdvice: true, cancel, async (client, ct) =>
         {
             QrResponse response = kind == AdviceKind.Confirmation
                 ? await client.ConfirmPaymentAsync(JsonSerializer.Deserialize<PaymentConfirmation>(body, QrJson.Options)!, ct)
                 : await client.ReversePaymentAsync(JsonSerializer.Deserialize<PaymentReversal>(body, QrJson.Options)!, ct);
-            return new PartnerOutcome(Outcomes.Classify((int)response.Status, isAdvice: true), (int)response.Status, null, response.Error, null);
+            var status = (int)response.Status;
+            return new PartnerOutcome(PartnerAnswers.ClassifyAdvice(status, IsErrorDetail(response.Error)), status, null, response.Error, null);
         });
 
-    private async Task<PartnerOutcome> CallAsync(string partnerId, string operation, string messageId, bool isAdvice,
+    // An ErrorDetail we can act on names its errorType; anything else is a body we cannot read.
+    private static bool IsErrorDetail(ErrorDetail? error) => error?.ErrorType is not null;
+
+    private async Task<PartnerOutcome> CallAsync(string partnerId, string operation, string messageId, bool isAdvice, CancellationToken cancel,
         Func<QrPaymentsClient, CancellationToken, Task<PartnerOutcome>> call)
     {
         if (!partners.TryGetValue(partnerId, out var partner) || partner.BaseUrl is null)
@@ -77,14 +83,14 @@ public sealed partial class PartnerGateway
         PartnerOutcome outcome;
         try
         {
-            // Never cancelled by the caller going away: once asked, the partner's answer is recorded.
-            outcome = await timeout.ExecuteAsync(async ct => await call(client, ct), CancellationToken.None);
+            // A pay is never cancelled by the POS going away: once asked, the partner's answer is recorded.
+            outcome = await timeout.ExecuteAsync(async ct => await call(client, ct), cancel);
         }
         catch (TimeoutRejectedException)
         {
             outcome = new PartnerOutcome(OutcomeClass.Unknown, null, null, null, "timed out");
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException or JsonException)
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or JsonException)
         {
             outcome = new PartnerOutcome(OutcomeClass.Unknown, null, null, null, e.GetType().Name);
         }

@@ -19,6 +19,8 @@ public sealed class PayHandler(
     QrDbContext db, Signals signals, HeldWatcher watcher, PartnerGateway partners, OutboxSignal outbox,
     IOptions<QrPaymentsOptions> options, TimeProvider time)
 {
+    private const int MaxPartnerDetailLength = 4096;
+
     public async Task<PaymentResponse> HandleAsync(PaymentRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -98,7 +100,7 @@ public sealed class PayHandler(
         using var watching = watcher.WatchPayment(paymentId);
         while (true)
         {
-            var signal = signals.Arm(Signals.Payment(paymentId));
+            using var signal = signals.Arm(Signals.Payment(paymentId));
             var payment = await ReloadAsync(paymentId);
             if (payment.State != PaymentState.AwaitingScan)
             {
@@ -199,7 +201,8 @@ public sealed class PayHandler(
         var status = outcome.Status is 401 or 403 or 407 || outcome.Status is null ? StatusCodes.Status503ServiceUnavailable : outcome.Status.Value;
         var detail = ErrorDetails.Reason("the partner declined the payment");
         detail["partnerStatus"] = outcome.Status;
-        if (outcome.Error?.DetailMessage is { } partnerDetail)
+        // Passed on when small: a partner's megabyte of detail is not the POS's to carry.
+        if (outcome.Error?.DetailMessage is { } partnerDetail && partnerDetail.ToJsonString().Length <= MaxPartnerDetailLength)
         {
             detail["partnerDetail"] = partnerDetail.DeepClone();
         }

@@ -25,16 +25,18 @@ public sealed class Partner : IAsyncDisposable
     public SimulatorClient Control { get; }
     public SimulatorState State => app.Services.GetRequiredService<SimulatorState>();
 
-    public static async Task<Partner> StartAsync()
+    /// <param name="partnerId">Who it is to the service (its scans' partner.id and Basic user name).</param>
+    /// <param name="servicePassword">Its password at the service.</param>
+    public static async Task<Partner> StartAsync(string partnerId = QrService.Partner, string servicePassword = QrService.PartnerPassword)
     {
         var options = new SimulatorOptions
         {
             Urls = "http://127.0.0.1:0",
-            PartnerId = QrService.Partner,
+            PartnerId = partnerId,
             PartnerName = "Test Wallet",
             Username = QrService.PartnerUpstreamUser,
             Password = QrService.PartnerUpstreamPassword,
-            ServicePassword = QrService.PartnerPassword,
+            ServicePassword = servicePassword,
         };
         var app = SimulatorApp.Build(options);
         await app.StartAsync();

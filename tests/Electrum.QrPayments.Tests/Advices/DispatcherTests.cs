@@ -1,0 +1,82 @@
+using Electrum.QrPayments.Api.Advices;
+using Electrum.QrPayments.Api.Web;
+using Electrum.QrPayments.PartnerSimulator;
+
+namespace Electrum.QrPayments.Tests.Advices;
+
+/// <summary>How the advice dispatcher shares its slots between partners.</summary>
+public class DispatcherTests
+{
+    private const string FastPartner = "partner-2";
+    private const string FastPartnerPassword = "partner-2-password";
+
+    [Theory]
+    [Databases]
+    public async Task Dispatcher_OnePartnerHangs_OtherPartnersAdvicesAllArrive(Db db)
+    {
+        await using var slow = await Partner.StartAsync();
+        await using var fast = await Partner.StartAsync(FastPartner, FastPartnerPassword);
+        // The manual clock never reaches PartnerTimeout: the slow partner's calls hang for the whole test.
+        var clock = new ManualTimeProvider();
+        await using var service = new QrService(TestDatabase.Create(db), Flow.Settings(new Dictionary<string, string?>
+        {
+            ["QrPayments:Partners:1:Id"] = FastPartner,
+            ["QrPayments:Partners:1:Secret"] = SecretHasher.Hash(FastPartnerPassword, 1_000),
+            ["QrPayments:Partners:1:BaseUrl"] = fast.BaseUrl.ToString(),
+            ["QrPayments:Partners:1:Username"] = QrService.PartnerUpstreamUser,
+            ["QrPayments:Partners:1:Password"] = QrService.PartnerUpstreamPassword,
+        }), slow, clock);
+        var pos = service.Api();
+
+        // More advices for the slow partner than there are slots in all, queued first.
+        var slowPayments = await ApproveAsync(service, slow, 40);
+        var fastPayments = await ApproveAsync(service, fast, 50);
+        await slow.Control.SetAsync(new Behaviour { DelayMs = 120_000 }, SimulatorState.Confirm);
+        foreach (var id in slowPayments.Concat(fastPayments))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await pos.ConfirmPaymentAsync(Flow.ConfirmationOf(id))).Status);
+        }
+
+        await Flow.UntilAsync(() => Task.FromResult(fast.State.ReceivedMessages.Count(r => r.Operation == SimulatorState.Confirm) == 50),
+            "the fast partner's 50 confirmations");
+
+        var sentUpstream = fast.Received<PaymentRequest>(SimulatorState.Pay).Select(p => p.Id).ToHashSet();
+        var confirmed = fast.Received<PaymentConfirmation>(SimulatorState.Confirm);
+        Assert.Equal(50, confirmed.Select(c => c.RequestId).Distinct().Count());
+        Assert.All(confirmed, c => Assert.Contains(c.RequestId, sentUpstream));
+        // Each payment's pay reached the fast partner before its confirmation.
+        var log = fast.State.ReceivedMessages.ToList();
+        Assert.All(confirmed, c => Assert.True(
+            log.FindIndex(r => r.Operation == SimulatorState.Pay && r.Body.GetProperty("id").GetString() == c.RequestId) <
+            log.FindIndex(r => r.Operation == SimulatorState.Confirm && r.Body.GetProperty("requestId").GetString() == c.RequestId)));
+        // The slow partner holds only its own slots, and nothing of its was answered.
+        var slowCalls = slow.State.ReceivedMessages.Count(r => r.Operation == SimulatorState.Confirm);
+        Assert.InRange(slowCalls, 1, new OutboxOptions().PartnerConcurrency);
+        var outbox = await service.WithDbAsync(d => Task.FromResult(d.Outbox.ToList()));
+        Assert.Equal(40, outbox.Count(o => o.PartnerId == QrService.Partner && o.State == OutboxState.Pending));
+        await Flow.UntilAsync(async () => (await service.WithDbAsync(d => Task.FromResult(
+                d.Outbox.Count(o => o.PartnerId == FastPartner && o.State == OutboxState.Delivered)))) == 50,
+            "the fast partner's deliveries to be recorded");
+    }
+
+    // Payments approved by one partner (it scans them), each on its own code; returns the POS's ids.
+    private static async Task<List<string>> ApproveAsync(QrService service, Partner partner, int count)
+    {
+        var pos = service.Api();
+        var scanner = service.Api(partner.Options.PartnerId, partner.Options.ServicePassword);
+        var ids = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            var code = await pos.CreateQrCodeAsync(Messages.CreateQrCode());
+            var request = Flow.PaymentFor(code.Body!.TranId!);
+            var paying = pos.PayAsync(request);
+            await Flow.UntilAsync(async () => paying.IsCompleted ||
+                (await scanner.NotifyScanAsync(SimulatorApp.Scan(partner.Options, request.TranId!, "tok"))).Status == HttpStatusCode.Accepted,
+                "the scan to be accepted");
+            Assert.Equal(HttpStatusCode.Created, (await paying).Status);
+            ids.Add(request.Id!);
+        }
+
+        return ids;
+    }
+}
