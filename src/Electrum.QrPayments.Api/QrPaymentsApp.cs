@@ -27,6 +27,8 @@ public static class QrPaymentsApp
         services.AddOptions<QrPaymentsOptions>().Bind(builder.Configuration.GetSection(QrPaymentsOptions.Section))
             .Validate(o => int.TryParse(o.MerchantAccountTag, out var tag) && tag is >= 26 and <= 51 && o.MerchantAccountTag.Length == 2,
                 "QrPayments:MerchantAccountTag must be 26 to 51")
+            .Validate(o => o.DefaultCurrency is { Length: 3 } c && c.All(char.IsAsciiDigit),
+                "QrPayments:DefaultCurrency must be an ISO 4217 numeric code (3 digits)")
             .Validate(o => o.ScanWait > TimeSpan.Zero && o.PartnerTimeout > TimeSpan.Zero && o.EarlyScanGrace >= TimeSpan.Zero && o.SweepInterval > TimeSpan.Zero,
                 "QrPayments:ScanWait, PartnerTimeout and SweepInterval must be positive, EarlyScanGrace not negative")
             .Validate(o => o.MaxRequestBodyBytes is > 0 and <= 16 * 1024 * 1024, "QrPayments:MaxRequestBodyBytes must be 1 byte to 16 MiB")
@@ -66,15 +68,23 @@ public static class QrPaymentsApp
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<PartnerGateway>();
         services.AddOptions<OutboxOptions>().Bind(builder.Configuration.GetSection(OutboxOptions.Section))
-            .Validate(o => o.PollInterval > TimeSpan.Zero && o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay && o.BatchSize > 0,
-                "QrPayments:Outbox needs positive PollInterval and RetryBaseDelay, RetryMaxDelay >= RetryBaseDelay, BatchSize > 0")
+            .Validate(o => o.PollInterval > TimeSpan.Zero && o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay
+                      && o.BatchSize > 0 && o.PartnerConcurrency > 0,
+                "QrPayments:Outbox needs positive PollInterval, RetryBaseDelay, BatchSize and PartnerConcurrency, RetryMaxDelay >= RetryBaseDelay")
             .ValidateOnStart();
         services.AddHostedService<OutboxDispatcher>();
         services.AddHostedService<PaymentSweeper>();
         services.AddSingleton<HeldWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<HeldWatcher>());
-        // Partner calls are bounded by PartnerTimeout (Polly), not by HttpClient's own timeout.
-        services.AddHttpClient(PartnerGateway.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
+        // Partner calls are bounded by PartnerTimeout (Polly), not by HttpClient's own timeout. A
+        // redirect is not followed (it would turn a payment POST into a GET), and an answer larger
+        // than any real one is not buffered: both count as answers we cannot read.
+        services.AddHttpClient(PartnerGateway.HttpClientName, c =>
+            {
+                c.Timeout = Timeout.InfiniteTimeSpan;
+                c.MaxResponseContentBufferSize = PartnerGateway.MaxAnswerBytes;
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
 
         builder.WebHost.ConfigureKestrel(k =>
             k.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>($"{QrPaymentsOptions.Section}:MaxRequestBodyBytes")

@@ -14,6 +14,12 @@ public sealed class QrPaymentsOptions
     /// <summary>The merchant-account template tag, "26" to "51".</summary>
     public string MerchantAccountTag { get; set; } = "26";
 
+    /// <summary>
+    /// ISO 4217 numeric currency for EMVCo tag 53 when a request names none: a static till code
+    /// (no amount) is still a valid EMVCO_MERCHANT code.
+    /// </summary>
+    public string DefaultCurrency { get; set; } = "710";
+
     /// <summary>How long a pay is held waiting for its scan.</summary>
     public TimeSpan ScanWait { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -18,6 +18,9 @@ public sealed partial class HeldWatcher(IServiceScopeFactory scopes, Signals sig
     private readonly ConcurrentDictionary<Guid, int> heldPayments = new();
     private readonly ConcurrentDictionary<string, int> awaitedTranIds = new(StringComparer.Ordinal);
 
+    /// <summary>Payments and tranIds watched right now (for tests and diagnostics).</summary>
+    public int Count => heldPayments.Count + awaitedTranIds.Count;
+
     /// <summary>Watch a held payment until the returned handle is disposed.</summary>
     public IDisposable WatchPayment(Guid paymentId) => Watch(heldPayments, paymentId);
 

@@ -61,6 +61,7 @@ public sealed partial class PaymentSweeper(
         var stale = await db.Payments.AsNoTracking()
             .Where(p => (p.State == PaymentState.AwaitingScan && (p.HoldUntil < holdCutoff || expiredCodes.Contains(p.TranId!))) ||
                         (p.State == PaymentState.Forwarded && p.UpdatedAt < forwardCutoff))
+            .OrderBy(p => p.UpdatedAt)
             .Select(p => p.Id)
             .Take(500)
             .ToListAsync();

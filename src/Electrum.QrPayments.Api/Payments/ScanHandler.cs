@@ -32,10 +32,23 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher wat
         using var watching = watcher.WatchTran(code.TranId);
         while (true)
         {
-            var signal = signals.Arm(Signals.Tran(code.TranId));
+            using var signal = signals.Arm(Signals.Tran(code.TranId));
             db.ChangeTracker.Clear();
             // The unique index on active_tran_id means at most one payment holds the code.
             var holder = await db.Payments.SingleOrDefaultAsync(p => p.ActiveTranId == code.TranId);
+            if (holder is { State: PaymentState.AwaitingScan } && holder.HoldUntil <= time.GetUtcNow())
+            {
+                // Its hold is over though no process said so (its instance died): the payment gave up,
+                // so this is a late scan. End the hold, so no partner waits for a pay that never comes.
+                if (await TryExpireAsync(holder))
+                {
+                    await signals.NotifyAsync(Signals.Payment(holder.Id));
+                    throw PaymentErrors.NoPendingPayment();
+                }
+
+                continue;
+            }
+
             if (holder is { State: PaymentState.AwaitingScan })
             {
                 if (await TryMatchAsync(holder, scan))
@@ -61,6 +74,20 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher wat
             }
 
             await signals.WaitAsync(signal, remaining);
+        }
+    }
+
+    private async Task<bool> TryExpireAsync(Payment payment)
+    {
+        payment.ExpireHold(time.GetUtcNow());
+        try
+        {
+            await db.SaveChangesAsync();
+            return true;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return false;
         }
     }
 

@@ -19,25 +19,51 @@ public sealed class LocalSignalTransport : ISignalTransport
 /// tranId's key. A signal is only a hint to look again: the database stays the truth, and waiters
 /// also re-read it on a short interval, so a lost signal costs at most that interval. Signals go
 /// to the other instances through <see cref="ISignalTransport"/>. Waiting costs a timer and a
-/// task, never a thread.
+/// task, never a thread; a key is forgotten when it fires or when its last waiter leaves, so
+/// nothing stays behind for payments that are over.
 /// </summary>
 public sealed class Signals(TimeProvider time, ISignalTransport transport)
 {
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> waiters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Waiters> waiters = new(StringComparer.Ordinal);
+    private readonly Lock gate = new();
 
     public static string Payment(Guid paymentId) => "p:" + paymentId.ToString("N");
 
     public static string Tran(string tranId) => "t:" + tranId;
 
+    /// <summary>Keys with someone waiting on them (for tests and diagnostics).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (gate)
+            {
+                return waiters.Count;
+            }
+        }
+    }
+
     /// <summary>
-    /// Starts listening for a key. Arm before reading the database, then wait: a signal sent in
-    /// between is not lost.
+    /// Starts listening for a key. Arm before reading the database, then wait; dispose the
+    /// returned handle when done with it (it is what lets the key be forgotten).
     /// </summary>
-    public Task Arm(string key) =>
-        waiters.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+    public Armed Arm(string key)
+    {
+        lock (gate)
+        {
+            if (!waiters.TryGetValue(key, out var entry))
+            {
+                entry = new Waiters();
+                waiters[key] = entry;
+            }
+
+            entry.Count++;
+            return new Armed(this, key, entry);
+        }
+    }
 
     /// <summary>Returns when the armed signal fires or the timeout passes, whichever is first.</summary>
-    public async Task WaitAsync(Task armed, TimeSpan timeout)
+    public async Task WaitAsync(Armed armed, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(armed);
         if (timeout <= TimeSpan.Zero)
@@ -47,7 +73,7 @@ public sealed class Signals(TimeProvider time, ISignalTransport transport)
 
         try
         {
-            await armed.WaitAsync(timeout, time);
+            await armed.Fired.WaitAsync(timeout, time);
         }
         catch (TimeoutException)
         {
@@ -65,9 +91,60 @@ public sealed class Signals(TimeProvider time, ISignalTransport transport)
     /// <summary>Wakes the waiters of a key in this process only (used by the transport's listener).</summary>
     public void NotifyLocal(string key)
     {
-        if (waiters.TryRemove(key, out var signal))
+        Waiters? entry;
+        lock (gate)
         {
-            signal.TrySetResult();
+            if (!waiters.Remove(key, out entry))
+            {
+                return;
+            }
+        }
+
+        entry.Signal.TrySetResult();
+    }
+
+    private void Leave(string key, Waiters entry)
+    {
+        lock (gate)
+        {
+            // The key may already have fired (and been re-armed by someone else): only our entry counts.
+            if (--entry.Count == 0 && waiters.TryGetValue(key, out var current) && current == entry)
+            {
+                waiters.Remove(key);
+            }
+        }
+    }
+
+    internal sealed class Waiters
+    {
+        public TaskCompletionSource Signal { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int Count { get; set; }
+    }
+
+    /// <summary>One waiter's hold on a key.</summary>
+    public sealed class Armed : IDisposable
+    {
+        private readonly Signals owner;
+        private readonly string key;
+        private readonly Waiters entry;
+        private int disposed;
+
+        internal Armed(Signals owner, string key, Waiters entry)
+        {
+            this.owner = owner;
+            this.key = key;
+            this.entry = entry;
+        }
+
+        /// <summary>Completes when the key is signalled.</summary>
+        public Task Fired => entry.Signal.Task;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 0)
+            {
+                owner.Leave(key, entry);
+            }
         }
     }
 }

@@ -1,5 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 using Electrum.QrPayments.Api.Payments;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -51,6 +53,21 @@ public static class Database
     {
         using var scope = services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
+        // Migrate would create a missing PostgreSQL database too, but only after logging the failed
+        // connection as an error; a first start is not an error.
+        var creator = db.GetService<IRelationalDatabaseCreator>();
+        if (!creator.Exists())
+        {
+            try
+            {
+                creator.Create();
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
+            {
+                // Another instance created it first.
+            }
+        }
+
         db.Database.Migrate();
         if (db.Database.IsSqlite())
         {

@@ -36,7 +36,8 @@ public sealed class CreateQrCodeHandler(QrDbContext db, IOptions<QrPaymentsOptio
             tranId,
             request.Originator!.Merchant,
             properties.Value,
-            properties.Value?.Currency ?? request.Amounts?.RequestAmount?.Currency,
+            properties.Value?.Currency ?? request.Amounts?.RequestAmount?.Currency
+                ?? (scheme == QrScheme.EmvcoMerchant ? settings.DefaultCurrency : null),
             AmountIsFixed: properties.Value is not null && properties.OverPaymentAllowed != true && properties.PartPaymentAllowed != true));
 
         db.QrCodes.Add(new QrCode

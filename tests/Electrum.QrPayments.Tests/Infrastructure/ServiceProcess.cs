@@ -41,6 +41,9 @@ public sealed class ServiceProcess : IAsyncDisposable
     public Uri BaseUrl { get; }
     public int Starts { get; private set; }
 
+    /// <summary>Every line the service wrote to stdout and stderr, across starts.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Output { get; } = new();
+
     public async Task StartAsync()
     {
         var info = new ProcessStartInfo("dotnet", [ApiDll()])
@@ -55,8 +58,8 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         process = Process.Start(info) ?? throw new InvalidOperationException("the service did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         Starts++;
@@ -88,6 +91,14 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         throw new TimeoutException("the service did not become ready");
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is not null)
+        {
+            Output.Enqueue(line);
+        }
     }
 
     /// <summary>SIGKILL: no shutdown, no flushing, no finally blocks.</summary>

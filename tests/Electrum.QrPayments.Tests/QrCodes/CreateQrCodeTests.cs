@@ -145,16 +145,35 @@ public partial class CreateQrCodeTests
         Assert.Equal(0, await service.CountQrCodesAsync());
     }
 
-    [Fact]
-    public async Task CreateQrCode_EmvcoWithoutCurrency_Returns400NamingCurrency()
+    [Theory]
+    [InlineData(null, "710")]
+    [InlineData("840", "840")]
+    public async Task CreateQrCode_StaticEmvcoCodeWithoutValue_UsesDefaultCurrency(string? configured, string expected)
     {
-        await using var service = new QrService(TestDatabase.Create(Db.Sqlite));
+        var settings = configured is null ? null : new Dictionary<string, string?> { ["QrPayments:DefaultCurrency"] = configured };
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite), settings);
         var request = Messages.CreateQrCode(properties: new QrProperties { Scheme = QrScheme.EmvcoMerchant });
 
         var response = await service.Api().CreateQrCodeAsync(request);
 
-        AssertFormatError(response, "qrProperties.value.currency");
-        Assert.Equal(0, await service.CountQrCodesAsync());
+        Assert.Equal(HttpStatusCode.Created, response.Status);
+        var fields = EmvTlv.Decode(response.Body!.QrCode!).ToDictionary(f => f.Tag, f => f.Value);
+        Assert.Equal("11", fields["01"]); // static: the customer enters the amount
+        Assert.Equal(expected, fields["53"]);
+        Assert.False(fields.ContainsKey("54"));
+        Assert.True(EmvTlv.HasValidCrc(response.Body.QrCode!));
+    }
+
+    [Theory]
+    [InlineData("ZAR")]
+    [InlineData("71")]
+    public void Start_DefaultCurrencyNotThreeDigits_Refuses(string configured)
+    {
+        var service = new QrService(TestDatabase.Create(Db.Sqlite), new Dictionary<string, string?> { ["QrPayments:DefaultCurrency"] = configured });
+
+        var error = Assert.ThrowsAny<Exception>(() => service.Server);
+
+        Assert.Contains("DefaultCurrency", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
