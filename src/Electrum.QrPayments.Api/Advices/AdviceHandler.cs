@@ -91,6 +91,7 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
                 db.Payments.Add(Payment.Tombstone(requestId, clientId, now));
             }
 
+            var wasHeld = payment is { State: PaymentState.AwaitingScan };
             var changed = found && apply(payment!, now);
             var answer = new AdviceAnswer(found ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound, found ? echo : null);
             db.Advices.Add(new Advice
@@ -117,7 +118,12 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
 
             if (changed)
             {
-                await signals.NotifyAsync(Signals.Payment(payment!.Id));
+                if (wasHeld)
+                {
+                    // Only a held pay waits on its payment: wake it, so it answers at once.
+                    await signals.NotifyPaymentAsync(payment!.Id);
+                }
+
                 outbox.Notify();
             }
 

@@ -65,7 +65,9 @@ public sealed class PayHandler(
                 : "a payment is already pending for this QR code");
         }
 
-        await signals.NotifyAsync(Signals.Tran(code.TranId));
+        // An early scan waiting here wakes at once; one waiting on another instance finds the
+        // payment at its watcher's next check, which saves a NOTIFY on every pay.
+        signals.NotifyLocal(Signals.Tran(code.TranId));
         payment = await HoldAsync(payment.Id);
         return payment.State switch
         {

@@ -90,7 +90,7 @@ public sealed partial class PaymentSweeper(
                 await db.SaveChangesAsync();
                 ended++;
                 LogEnded(logger, payment.RequestId, payment.State);
-                await signals.NotifyAsync(Signals.Payment(payment.Id));
+                await signals.NotifyPaymentAsync(payment.Id);
             }
             catch (DbUpdateConcurrencyException)
             {

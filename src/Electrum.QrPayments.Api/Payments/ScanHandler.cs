@@ -42,7 +42,7 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher wat
                 // so this is a late scan. End the hold, so no partner waits for a pay that never comes.
                 if (await TryExpireAsync(holder))
                 {
-                    await signals.NotifyAsync(Signals.Payment(holder.Id));
+                    await signals.NotifyPaymentAsync(holder.Id);
                     throw PaymentErrors.NoPendingPayment();
                 }
 
@@ -53,7 +53,7 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher wat
             {
                 if (await TryMatchAsync(holder, scan))
                 {
-                    await signals.NotifyAsync(Signals.Payment(holder.Id));
+                    await signals.NotifyPaymentAsync(holder.Id);
                     return;
                 }
 

@@ -81,26 +81,34 @@ public sealed class Signals(TimeProvider time, ISignalTransport transport)
         }
     }
 
-    /// <summary>Wakes the waiters of a key here and on every other instance.</summary>
-    public async Task NotifyAsync(string key)
+    /// <summary>
+    /// Wakes the request held for a payment, wherever it is held. A pay is held by exactly one
+    /// instance: when that is this one, no other needs telling, and the PostgreSQL NOTIFY (a
+    /// commit that serializes with every other notifying commit) is saved.
+    /// </summary>
+    public async Task NotifyPaymentAsync(Guid paymentId)
     {
-        NotifyLocal(key);
-        await transport.PublishAsync(key);
+        var key = Payment(paymentId);
+        if (!NotifyLocal(key))
+        {
+            await transport.PublishAsync(key);
+        }
     }
 
-    /// <summary>Wakes the waiters of a key in this process only (used by the transport's listener).</summary>
-    public void NotifyLocal(string key)
+    /// <summary>Wakes the waiters of a key in this process only; false when there were none.</summary>
+    public bool NotifyLocal(string key)
     {
         Waiters? entry;
         lock (gate)
         {
             if (!waiters.Remove(key, out entry))
             {
-                return;
+                return false;
             }
         }
 
         entry.Signal.TrySetResult();
+        return true;
     }
 
     private void Leave(string key, Waiters entry)

@@ -16,6 +16,7 @@ public static class Database
     public static IServiceCollection AddQrDatabase(this IServiceCollection services, IConfiguration configuration)
     {
         var connectionString = configuration.GetConnectionString(ConnectionName) ?? DefaultSqlite;
+        services.AddSingleton<SqliteWriteGate>();
         services.AddDbContextPool<QrDbContext>((sp, options) =>
         {
             switch (sp.GetRequiredService<IOptions<QrPaymentsOptions>>().Value.Database)
@@ -24,10 +25,12 @@ public static class Database
                     options.UseNpgsql(connectionString);
                     break;
                 default:
-                    options.UseSqlite(connectionString);
+                    options.UseSqlite(connectionString).AddInterceptors(sp.GetRequiredService<SqliteWriteGate>());
                     break;
             }
 
+            // Interceptors registered in DI (diagnostics, tests) come after the write gate.
+            options.AddInterceptors(sp.GetServices<IInterceptor>());
             // Migrations are hand-written (no model snapshot); SchemaDriftTests guard the model instead.
             options.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
         });

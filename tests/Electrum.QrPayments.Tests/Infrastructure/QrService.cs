@@ -67,6 +67,9 @@ public sealed class QrService : WebApplicationFactory<Electrum.QrPayments.Api.Qr
     }
 
     public TestDatabase Database { get; }
+
+    /// <summary>An EF interceptor to add to the service's database access (set before the first use).</summary>
+    public Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? Interceptor { get; init; }
     public LogCapture Logs { get; } = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -81,6 +84,11 @@ public sealed class QrService : WebApplicationFactory<Electrum.QrPayments.Api.Qr
         builder.ConfigureServices(services =>
         {
             services.AddSingleton<ILoggerProvider>(Logs);
+            if (Interceptor is not null)
+            {
+                services.AddSingleton(Interceptor);
+            }
+
             if (time is not null)
             {
                 services.AddSingleton(time);
