@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using Electrum.QrPayments.Contracts.Client;
 using Electrum.QrPayments.Contracts.Json;
 
 namespace Electrum.QrPayments.PartnerSimulator;
@@ -20,7 +21,8 @@ public sealed class SimulatorClient
     public async Task SetAsync(Behaviour behaviour, string? operation = null, string? tranId = null)
     {
         var query = string.Join("&", new[] { operation is null ? null : $"operation={operation}", tranId is null ? null : $"tranId={tranId}" }.OfType<string>());
-        using var response = await http.PutAsJsonAsync($"sim/behaviour?{query}", behaviour, QrJson.Options);
+        using var content = JsonBody.Create(behaviour);
+        using var response = await http.PutAsync(new Uri($"sim/behaviour?{query}", UriKind.Relative), content);
         response.EnsureSuccessStatusCode();
     }
 
@@ -32,7 +34,8 @@ public sealed class SimulatorClient
     /// <summary>Makes the simulator post a scan to the service; returns the service's status code.</summary>
     public async Task<int> ScanAsync(string tranId, string? partnerPaymentToken = null)
     {
-        using var response = await http.PostAsJsonAsync("sim/scans", new ScanCommand(tranId, partnerPaymentToken), QrJson.Options);
+        using var content = JsonBody.Create(new ScanCommand(tranId, partnerPaymentToken));
+        using var response = await http.PostAsync(new Uri("sim/scans", UriKind.Relative), content);
         response.EnsureSuccessStatusCode();
         var result = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
         return result.GetProperty("status").GetInt32();

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Electrum.QrPayments.Contracts.Json;
@@ -66,7 +65,7 @@ public sealed class QrPaymentsClient
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, new Uri($"{baseUrl}/{path}"))
         {
-            Content = JsonContent.Create(body, options: QrJson.Options),
+            Content = JsonBody.Create(body),
         };
         message.Headers.Authorization = authorization;
         message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));

@@ -66,6 +66,15 @@ public sealed class QrService : WebApplicationFactory<Electrum.QrPayments.Api.Qr
         }
     }
 
+    /// <summary>The service with its partner at any base URL (one that is not the simulator).</summary>
+    public QrService(TestDatabase database, Uri partnerBaseUrl, IDictionary<string, string?>? extra = null, TimeProvider? time = null)
+        : this(database, new Dictionary<string, string?>(extra ?? new Dictionary<string, string?>())
+        {
+            ["QrPayments:Partners:0:BaseUrl"] = partnerBaseUrl?.ToString(),
+        }, partner: null, time)
+    {
+    }
+
     public TestDatabase Database { get; }
 
     /// <summary>An EF interceptor to add to the service's database access (set before the first use).</summary>
