@@ -22,7 +22,7 @@ public sealed class CredentialStore
 {
     private readonly Dictionary<string, (CallerRole Role, string Secret)> callers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte[]> verified = new(StringComparer.Ordinal);
-    private readonly string dummyHash = SecretHasher.Hash("unknown-user", 1_000);
+    private readonly string decoy;
 
     public CredentialStore(IOptions<QrPaymentsOptions> options, IHostEnvironment environment)
     {
@@ -30,7 +30,14 @@ public sealed class CredentialStore
         Add(o.Clients, CallerRole.Client, environment);
         Add(o.Partners, CallerRole.Partner, environment);
         Add(o.Operators, CallerRole.Operator, environment);
+        // An unknown user name costs what the costliest configured hash costs, so timing does not
+        // tell which names exist.
+        DecoyIterations = callers.Values.Max(c => SecretHasher.Iterations(c.Secret)) ?? SecretHasher.DefaultIterations;
+        decoy = SecretHasher.Decoy(DecoyIterations);
     }
+
+    /// <summary>PBKDF2 iterations spent on a login with an unknown user name.</summary>
+    public int DecoyIterations { get; }
 
     private void Add(IEnumerable<CredentialOptions> entries, CallerRole role, IHostEnvironment environment)
     {
@@ -41,7 +48,18 @@ public sealed class CredentialStore
                 throw new InvalidOperationException($"QrPayments:{role}s has an entry without Id or Secret.");
             }
 
-            if (!SecretHasher.IsHash(entry.Secret) && !environment.IsDevelopment())
+            if (SecretHasher.IsHash(entry.Secret))
+            {
+                var iterations = SecretHasher.Iterations(entry.Secret)
+                                 ?? throw new InvalidOperationException($"QrPayments: the secret of '{entry.Id}' is not a well-formed PBKDF2 hash.");
+                if (iterations < SecretHasher.MinimumIterations)
+                {
+                    throw new InvalidOperationException(
+                        $"QrPayments: the secret of '{entry.Id}' is a PBKDF2 hash of {iterations} iterations; at least " +
+                        $"{SecretHasher.MinimumIterations} are required (print a new hash with hash-secret).");
+                }
+            }
+            else if (!environment.IsDevelopment())
             {
                 throw new InvalidOperationException(
                     $"QrPayments: the secret of '{entry.Id}' is not a PBKDF2 hash; plain secrets are allowed only in Development.");
@@ -60,8 +78,7 @@ public sealed class CredentialStore
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(password));
         if (!callers.TryGetValue(user, out var caller))
         {
-            // Same work as a wrong password, so timing does not tell which user names exist.
-            SecretHasher.Verify(password, dummyHash);
+            SecretHasher.Verify(password, decoy);
             return null;
         }
 
