@@ -94,6 +94,14 @@ public sealed class QrService : WebApplicationFactory<Electrum.QrPayments.Api.Qr
         return http;
     }
 
+    /// <summary>A client whose requests come from the given remote address (the others come from none).</summary>
+    public HttpClient CreateClient(IPAddress from, string user, string password)
+    {
+        var http = new HttpClient(Server.CreateHandler(context => context.Connection.RemoteIpAddress = from)) { BaseAddress = Server.BaseAddress };
+        http.DefaultRequestHeaders.Authorization = QrPaymentsClient.BasicAuthorization(user, password);
+        return http;
+    }
+
     public HttpClient PosHttp() => CreateClient(Client, ClientPassword);
 
     /// <summary>The typed client as a POS (or any caller) would use it.</summary>

@@ -2,12 +2,17 @@ using Electrum.QrPayments.Api;
 using Electrum.QrPayments.Api.Web;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Electrum.QrPayments.Tests.Web;
 
 public class CredentialStoreTests
 {
+    // Default limits, shared: no test here comes near them.
+    private static readonly LoginThrottle Throttle =
+        new(Options.Create(new LoginThrottleOptions()), TimeProvider.System, NullLogger<LoginThrottle>.Instance);
+
     [Fact]
     public void DecoyIterations_HashedSecrets_AreThoseOfTheCostliestHash()
     {
@@ -31,6 +36,19 @@ public class CredentialStoreTests
         Assert.Equal(SecretHasher.DefaultIterations, store.DecoyIterations);
     }
 
+    [Fact]
+    public async Task Authenticate_UnknownUser_SpendsOnePasswordCheckAndIsRefused()
+    {
+        var options = new QrPaymentsOptions();
+        options.Clients.Add(new CredentialOptions { Id = "pos-1", Secret = TestSecrets.Hash("pos-1-password") });
+        var store = Store(options, Environments.Production);
+
+        var login = await store.AuthenticateAsync("nobody", "pos-1-password", IPAddress.Loopback);
+
+        Assert.Equal(LoginResult.Refused, login);
+        Assert.Equal(1, store.PasswordChecks);
+    }
+
     private static CredentialStore Store(QrPaymentsOptions options, string environment) =>
-        new(Options.Create(options), new HostingEnvironment { EnvironmentName = environment });
+        new(Options.Create(options), new HostingEnvironment { EnvironmentName = environment }, Throttle);
 }
