@@ -37,6 +37,11 @@ public static class QrPaymentsApp
 
         services.AddSingleton(TimeProvider.System);
         services.AddQrDatabase(builder.Configuration);
+        services.AddOptions<LoginThrottleOptions>().Bind(builder.Configuration.GetSection(LoginThrottleOptions.Section))
+            .Validate(o => o.PermitsPerUser > 0 && o.PermitsPerAddress > 0 && o.ReplenishPeriod > TimeSpan.Zero,
+                "QrPayments:LoginThrottle needs positive PermitsPerUser, PermitsPerAddress and ReplenishPeriod")
+            .ValidateOnStart();
+        services.AddSingleton<LoginThrottle>();
         services.AddSingleton<CredentialStore>();
         services.AddAuthentication(BasicAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthenticationHandler.SchemeName, null);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Claims;
 using System.Text;
@@ -8,7 +9,10 @@ using Microsoft.Extensions.Options;
 
 namespace Electrum.QrPayments.Api.Web;
 
-/// <summary>HTTP Basic against <see cref="CredentialStore"/>; challenges and refusals answer with ErrorDetail.</summary>
+/// <summary>
+/// HTTP Basic against <see cref="CredentialStore"/>; challenges and refusals answer with ErrorDetail,
+/// a throttled login with 429 and Retry-After.
+/// </summary>
 public sealed class BasicAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
@@ -18,13 +22,16 @@ public sealed class BasicAuthenticationHandler(
 {
     public const string SchemeName = "Basic";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    // Set when the login was throttled, so the challenge answers 429 instead of 401.
+    private static readonly object ThrottledKey = new();
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         if (!AuthenticationHeaderValue.TryParse(Request.Headers.Authorization, out var header) ||
             !SchemeName.Equals(header.Scheme, StringComparison.OrdinalIgnoreCase) ||
             header.Parameter is null)
         {
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return AuthenticateResult.NoResult();
         }
 
         string user, password;
@@ -34,7 +41,7 @@ public sealed class BasicAuthenticationHandler(
             var colon = decoded.IndexOf(':', StringComparison.Ordinal);
             if (colon <= 0)
             {
-                return Task.FromResult(AuthenticateResult.Fail("malformed credentials"));
+                return AuthenticateResult.Fail("malformed credentials");
             }
 
             user = decoded[..colon];
@@ -42,21 +49,37 @@ public sealed class BasicAuthenticationHandler(
         }
         catch (FormatException)
         {
-            return Task.FromResult(AuthenticateResult.Fail("malformed credentials"));
+            return AuthenticateResult.Fail("malformed credentials");
         }
 
-        if (store.Authenticate(user, password) is not { } role)
+        var login = await store.AuthenticateAsync(user, password, Context.Connection.RemoteIpAddress);
+        if (login.RetryAfter is { } retryAfter)
         {
-            return Task.FromResult(AuthenticateResult.Fail("wrong credentials"));
+            Context.Items[ThrottledKey] = retryAfter;
+            return AuthenticateResult.Fail("too many failed logins");
+        }
+
+        if (login.Role is not { } role)
+        {
+            return AuthenticateResult.Fail("wrong credentials");
         }
 
         var identity = new ClaimsIdentity(
             [new Claim(ClaimTypes.Name, user), new Claim(ClaimTypes.Role, role.ToString())], SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items[ThrottledKey] is TimeSpan retryAfter)
+        {
+            var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+            Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return ErrorDetails.WriteAsync(Context, StatusCodes.Status429TooManyRequests, ErrorType.GeneralError,
+                "Too many failed logins", ErrorDetails.Reason(
+                    $"too many failed logins for this user name or from this address; try again in {seconds} s"));
+        }
+
         Response.Headers.WWWAuthenticate = "Basic realm=\"Electrum QR Payments\", charset=\"UTF-8\"";
         return ErrorDetails.WriteAsync(Context, StatusCodes.Status401Unauthorized, ErrorType.GeneralError,
             "Authentication required", ErrorDetails.Reason("send HTTP Basic credentials of a configured caller"));

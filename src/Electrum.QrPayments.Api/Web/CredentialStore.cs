@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
@@ -13,24 +14,49 @@ public enum CallerRole
     Operator,
 }
 
+/// <summary>What a login came to: the caller's role, a refusal (neither set), or a throttle with how long to wait.</summary>
+public readonly record struct LoginResult(CallerRole? Role, TimeSpan? RetryAfter)
+{
+    public static LoginResult Refused => default;
+
+    public static LoginResult Accepted(CallerRole role) => new(role, null);
+
+    public static LoginResult Throttled(TimeSpan retryAfter) => new(null, retryAfter);
+}
+
 /// <summary>
 /// Checks HTTP Basic credentials against the configured clients, partners and operators.
 /// PBKDF2 is deliberately slow, so a password that verified once is remembered as a SHA-256
-/// digest (never the password) and later requests compare digests in constant time.
+/// digest (never the password) and later requests compare digests in constant time, unthrottled.
+/// Every other login costs a PBKDF2 check, and those are throttled per user name and address.
 /// </summary>
 public sealed class CredentialStore
 {
     private readonly Dictionary<string, (CallerRole Role, string Secret)> callers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte[]> verified = new(StringComparer.Ordinal);
-    private readonly string dummyHash = SecretHasher.Hash("unknown-user", 1_000);
+    private readonly ConcurrentDictionary<(string User, string Digest), Task<LoginResult>> checking = new();
+    private readonly LoginThrottle throttle;
+    private readonly string decoy;
+    private long passwordChecks;
 
-    public CredentialStore(IOptions<QrPaymentsOptions> options, IHostEnvironment environment)
+    public CredentialStore(IOptions<QrPaymentsOptions> options, IHostEnvironment environment, LoginThrottle throttle)
     {
         var o = options.Value;
         Add(o.Clients, CallerRole.Client, environment);
         Add(o.Partners, CallerRole.Partner, environment);
         Add(o.Operators, CallerRole.Operator, environment);
+        this.throttle = throttle;
+        // An unknown user name costs what the costliest configured hash costs, so timing does not
+        // tell which names exist.
+        DecoyIterations = callers.Values.Max(c => SecretHasher.Iterations(c.Secret)) ?? SecretHasher.DefaultIterations;
+        decoy = SecretHasher.Decoy(DecoyIterations);
     }
+
+    /// <summary>PBKDF2 iterations spent on a login with an unknown user name.</summary>
+    public int DecoyIterations { get; }
+
+    /// <summary>Password checks done so far (PBKDF2 outside Development): the work the throttle bounds.</summary>
+    internal long PasswordChecks => Interlocked.Read(ref passwordChecks);
 
     private void Add(IEnumerable<CredentialOptions> entries, CallerRole role, IHostEnvironment environment)
     {
@@ -41,7 +67,18 @@ public sealed class CredentialStore
                 throw new InvalidOperationException($"QrPayments:{role}s has an entry without Id or Secret.");
             }
 
-            if (!SecretHasher.IsHash(entry.Secret) && !environment.IsDevelopment())
+            if (SecretHasher.IsHash(entry.Secret))
+            {
+                var iterations = SecretHasher.Iterations(entry.Secret)
+                                 ?? throw new InvalidOperationException($"QrPayments: the secret of '{entry.Id}' is not a well-formed PBKDF2 hash.");
+                if (iterations < SecretHasher.MinimumIterations)
+                {
+                    throw new InvalidOperationException(
+                        $"QrPayments: the secret of '{entry.Id}' is a PBKDF2 hash of {iterations} iterations; at least " +
+                        $"{SecretHasher.MinimumIterations} are required (print a new hash with hash-secret).");
+                }
+            }
+            else if (!environment.IsDevelopment())
             {
                 throw new InvalidOperationException(
                     $"QrPayments: the secret of '{entry.Id}' is not a PBKDF2 hash; plain secrets are allowed only in Development.");
@@ -54,20 +91,56 @@ public sealed class CredentialStore
         }
     }
 
-    /// <summary>The caller's role when the credentials are right; null otherwise.</summary>
-    public CallerRole? Authenticate(string user, string password)
+    /// <summary>The caller's role when the credentials are right; a refusal or a throttle otherwise.</summary>
+    public async ValueTask<LoginResult> AuthenticateAsync(string user, string password, IPAddress? address)
     {
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(password));
-        if (!callers.TryGetValue(user, out var caller))
+        if (callers.TryGetValue(user, out var caller) &&
+            verified.TryGetValue(user, out var known) && CryptographicOperations.FixedTimeEquals(known, digest))
         {
-            // Same work as a wrong password, so timing does not tell which user names exist.
-            SecretHasher.Verify(password, dummyHash);
-            return null;
+            return LoginResult.Accepted(caller.Role);
         }
 
-        if (verified.TryGetValue(user, out var known) && CryptographicOperations.FixedTimeEquals(known, digest))
+        // Logins with the same credentials at the same time (a retailer's tills after a restart)
+        // share one check and one permit, so correct ones are not throttled by each other.
+        var key = (user, Convert.ToBase64String(digest));
+        var mine = new TaskCompletionSource<LoginResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = checking.GetOrAdd(key, mine.Task);
+        if (running != mine.Task)
         {
-            return caller.Role;
+            return await running;
+        }
+
+        try
+        {
+            var result = Check(user, password, digest, address);
+            mine.SetResult(result);
+            return result;
+        }
+        catch (Exception e)
+        {
+            mine.SetException(e);
+            throw;
+        }
+        finally
+        {
+            checking.TryRemove(KeyValuePair.Create(key, mine.Task));
+        }
+    }
+
+    private LoginResult Check(string user, string password, byte[] digest, IPAddress? address)
+    {
+        // Before any PBKDF2 work: a refused attempt costs next to nothing.
+        if (!throttle.TryAcquire(user, address, out var retryAfter))
+        {
+            return LoginResult.Throttled(retryAfter);
+        }
+
+        Interlocked.Increment(ref passwordChecks);
+        if (!callers.TryGetValue(user, out var caller))
+        {
+            SecretHasher.Verify(password, decoy);
+            return LoginResult.Refused;
         }
 
         var ok = SecretHasher.IsHash(caller.Secret)
@@ -75,10 +148,10 @@ public sealed class CredentialStore
             : CryptographicOperations.FixedTimeEquals(digest, SHA256.HashData(Encoding.UTF8.GetBytes(caller.Secret)));
         if (!ok)
         {
-            return null;
+            return LoginResult.Refused;
         }
 
         verified[user] = digest;
-        return caller.Role;
+        return LoginResult.Accepted(caller.Role);
     }
 }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Electrum.QrPayments.Api.Persistence;
-using Electrum.QrPayments.Api.Web;
 using Electrum.QrPayments.Contracts.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -13,7 +12,7 @@ namespace Electrum.QrPayments.Tests.Infrastructure;
 
 /// <summary>
 /// The service under WebApplicationFactory with its own database and credentials. Secrets are
-/// configured as (cheap) PBKDF2 hashes, as production requires; the environment is not Development.
+/// configured as PBKDF2 hashes, as production requires; the environment is not Development.
 /// </summary>
 // Any public type of the service assembly names its entry point (the simulator has a Program too).
 public sealed class QrService : WebApplicationFactory<Electrum.QrPayments.Api.QrPaymentsOptions>
@@ -47,17 +46,17 @@ public sealed class QrService : WebApplicationFactory<Electrum.QrPayments.Api.Qr
             ["ConnectionStrings:QrPayments"] = database.ConnectionString,
             ["QrPayments:Database"] = database.ProviderName,
             ["QrPayments:Clients:0:Id"] = Client,
-            ["QrPayments:Clients:0:Secret"] = SecretHasher.Hash(ClientPassword, 1_000),
+            ["QrPayments:Clients:0:Secret"] = TestSecrets.Hash(ClientPassword),
             ["QrPayments:Clients:1:Id"] = OtherClient,
-            ["QrPayments:Clients:1:Secret"] = SecretHasher.Hash(OtherClientPassword, 1_000),
+            ["QrPayments:Clients:1:Secret"] = TestSecrets.Hash(OtherClientPassword),
             ["QrPayments:Partners:0:Id"] = Partner,
-            ["QrPayments:Partners:0:Secret"] = SecretHasher.Hash(PartnerPassword, 1_000),
+            ["QrPayments:Partners:0:Secret"] = TestSecrets.Hash(PartnerPassword),
             ["QrPayments:Partners:0:BaseUrl"] = partner?.BaseUrl.ToString() ?? "http://127.0.0.1:9/qr/v1",
             ["QrPayments:Partners:0:Username"] = PartnerUpstreamUser,
             ["QrPayments:Partners:0:Password"] = PartnerUpstreamPassword,
             ["QrPayments:Outbox:PollInterval"] = "00:00:00.050",
             ["QrPayments:Operators:0:Id"] = Operator,
-            ["QrPayments:Operators:0:Secret"] = SecretHasher.Hash(OperatorPassword, 1_000),
+            ["QrPayments:Operators:0:Secret"] = TestSecrets.Hash(OperatorPassword),
             ["Serilog:MinimumLevel"] = "Warning",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
@@ -108,6 +107,14 @@ public sealed class QrService : WebApplicationFactory<Electrum.QrPayments.Api.Qr
     public HttpClient CreateClient(string user, string password)
     {
         var http = CreateClient();
+        http.DefaultRequestHeaders.Authorization = QrPaymentsClient.BasicAuthorization(user, password);
+        return http;
+    }
+
+    /// <summary>A client whose requests come from the given remote address (the others come from none).</summary>
+    public HttpClient CreateClient(IPAddress from, string user, string password)
+    {
+        var http = new HttpClient(Server.CreateHandler(context => context.Connection.RemoteIpAddress = from)) { BaseAddress = Server.BaseAddress };
         http.DefaultRequestHeaders.Authorization = QrPaymentsClient.BasicAuthorization(user, password);
         return http;
     }

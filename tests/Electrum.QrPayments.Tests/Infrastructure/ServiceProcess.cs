@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Electrum.QrPayments.Api.Web;
 
 namespace Electrum.QrPayments.Tests.Infrastructure;
 
@@ -23,9 +22,9 @@ public sealed class ServiceProcess : IAsyncDisposable
             ["ConnectionStrings__QrPayments"] = database.ConnectionString,
             ["QrPayments__Database"] = database.ProviderName,
             ["QrPayments__Clients__0__Id"] = QrService.Client,
-            ["QrPayments__Clients__0__Secret"] = SecretHasher.Hash(QrService.ClientPassword, 1_000),
+            ["QrPayments__Clients__0__Secret"] = TestSecrets.Hash(QrService.ClientPassword),
             ["QrPayments__Partners__0__Id"] = QrService.Partner,
-            ["QrPayments__Partners__0__Secret"] = SecretHasher.Hash(QrService.PartnerPassword, 1_000),
+            ["QrPayments__Partners__0__Secret"] = TestSecrets.Hash(QrService.PartnerPassword),
             ["QrPayments__Partners__0__BaseUrl"] = partner.BaseUrl.ToString(),
             ["QrPayments__Partners__0__Username"] = QrService.PartnerUpstreamUser,
             ["QrPayments__Partners__0__Password"] = QrService.PartnerUpstreamPassword,

@@ -1,3 +1,5 @@
+using Electrum.QrPayments.Api.Web;
+
 namespace Electrum.QrPayments.Tests.Web;
 
 public class AuthTests
@@ -90,6 +92,19 @@ public class AuthTests
         var wrong = await service.Api(QrService.Client, QrService.ClientPassword + "x").CreateQrCodeAsync(Messages.CreateQrCode());
 
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.Status);
+    }
+
+    [Fact]
+    public async Task Startup_HashUnder100000Iterations_RefusesNamingTheUser()
+    {
+        var weak = SecretHasher.Hash(QrService.OtherClientPassword, SecretHasher.MinimumIterations - 1);
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite),
+            new Dictionary<string, string?> { ["QrPayments:Clients:1:Secret"] = weak });
+
+        var error = Assert.ThrowsAny<Exception>(() => service.CreateClient().GetAsync("/health/live").GetAwaiter().GetResult()).ToString();
+
+        Assert.Contains($"the secret of '{QrService.OtherClient}' is a PBKDF2 hash of 99999 iterations", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(weak.Split('$')[3], error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,152 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace Electrum.QrPayments.Api.Web;
+
+/// <summary>How many password checks (PBKDF2) a user name and a remote address may cause.</summary>
+public sealed class LoginThrottleOptions
+{
+    public const string Section = "QrPayments:LoginThrottle";
+
+    /// <summary>Checks one user name may have in a burst before it is throttled.</summary>
+    public int PermitsPerUser { get; set; } = 10;
+
+    /// <summary>Checks one remote address (IPv6: its /64) may have in a burst before it is throttled.</summary>
+    public int PermitsPerAddress { get; set; } = 10;
+
+    /// <summary>Each user name and each address gets one check back per period.</summary>
+    public TimeSpan ReplenishPeriod { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>
+/// Token buckets per user name and per remote address for the logins that need a PBKDF2 check,
+/// so guessing cannot take the CPU that held payments need. Logins already verified never get here.
+/// </summary>
+public sealed class LoginThrottle : IAsyncDisposable
+{
+    // The framework drops a partition once its bucket has been full for 10 s, so made-up user names
+    // do not pile up: a user name gets a partition only after its address granted a permit, and its
+    // key is cut to this length.
+    private const int MaxUserKeyLength = 128;
+    private static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(10);
+
+    private readonly PartitionedRateLimiter<string> byUser;
+    private readonly PartitionedRateLimiter<string> byAddress;
+    private readonly TimeSpan replenishPeriod;
+    private readonly TimeProvider time;
+    private readonly ILogger<LoginThrottle> logger;
+    private readonly Lock reportLock = new();
+    private long refusedSinceReport;
+    private long lastReport = long.MinValue;
+
+    public LoginThrottle(IOptions<LoginThrottleOptions> options, TimeProvider time, ILogger<LoginThrottle> logger)
+    {
+        var o = options.Value;
+        replenishPeriod = o.ReplenishPeriod;
+        this.time = time;
+        this.logger = logger;
+        byUser = Buckets(o.PermitsPerUser, o.ReplenishPeriod);
+        byAddress = Buckets(o.PermitsPerAddress, o.ReplenishPeriod);
+    }
+
+    /// <summary>
+    /// Takes a permit for one password check; false, with how long to wait, when the address or the
+    /// user name has none left. The address is asked first, so a throttled address cannot drain the
+    /// buckets of the user names it tries.
+    /// </summary>
+    public bool TryAcquire(string user, IPAddress? address, out TimeSpan retryAfter)
+    {
+        var addressKey = AddressKey(address);
+        using var addressLease = byAddress.AttemptAcquire(addressKey);
+        if (!addressLease.IsAcquired)
+        {
+            retryAfter = RetryAfter(addressLease);
+            Report("address", user, addressKey);
+            return false;
+        }
+
+        using var userLease = byUser.AttemptAcquire(user.Length <= MaxUserKeyLength ? user : user[..MaxUserKeyLength]);
+        if (!userLease.IsAcquired)
+        {
+            retryAfter = RetryAfter(userLease);
+            Report("user name", user, addressKey);
+            return false;
+        }
+
+        retryAfter = TimeSpan.Zero;
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await byUser.DisposeAsync();
+        await byAddress.DisposeAsync();
+    }
+
+    private static PartitionedRateLimiter<string> Buckets(int permits, TimeSpan period) =>
+        PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = permits,
+            TokensPerPeriod = 1,
+            ReplenishmentPeriod = period,
+            QueueLimit = 0,
+        }));
+
+    /// <summary>An IPv6 client usually holds a whole /64, so that is what one address means there.</summary>
+    private static string AddressKey(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4().ToString();
+        }
+
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes) + "/64";
+    }
+
+    private TimeSpan RetryAfter(RateLimitLease lease) =>
+        lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) && retryAfter > TimeSpan.Zero ? retryAfter : replenishPeriod;
+
+    // One line when throttling starts and at most one per ReportEvery while it goes on, so an attack
+    // cannot flood the log. The user name is what was tried (never the password), cut short and without control characters.
+    private void Report(string limit, string user, string address)
+    {
+        long refused;
+        lock (reportLock)
+        {
+            refusedSinceReport++;
+            var now = time.GetTimestamp();
+            if (lastReport != long.MinValue && time.GetElapsedTime(lastReport, now) < ReportEvery)
+            {
+                return;
+            }
+
+            lastReport = now;
+            refused = refusedSinceReport;
+            refusedSinceReport = 0;
+        }
+
+        logger.LogWarning(
+            "Failed logins throttled: {Refused} password check(s) refused since the last report; latest by {Limit} for user name {User} from {Address}",
+            refused, limit, Printable(user), address);
+    }
+
+    private static string Printable(string user)
+    {
+        var cut = user.Length <= 64 ? user : user[..64];
+        return cut.Any(char.IsControl) ? new string(cut.Select(c => char.IsControl(c) ? '?' : c).ToArray()) : cut;
+    }
+}

@@ -1,0 +1,54 @@
+using Electrum.QrPayments.Api;
+using Electrum.QrPayments.Api.Web;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Electrum.QrPayments.Tests.Web;
+
+public class CredentialStoreTests
+{
+    // Default limits, shared: no test here comes near them.
+    private static readonly LoginThrottle Throttle =
+        new(Options.Create(new LoginThrottleOptions()), TimeProvider.System, NullLogger<LoginThrottle>.Instance);
+
+    [Fact]
+    public void DecoyIterations_HashedSecrets_AreThoseOfTheCostliestHash()
+    {
+        var options = new QrPaymentsOptions();
+        options.Clients.Add(new CredentialOptions { Id = "pos-1", Secret = TestSecrets.Hash("pos-1-password") });
+        options.Operators.Add(new CredentialOptions { Id = "ops", Secret = SecretHasher.Hash("ops-password", 150_000) });
+
+        var store = Store(options, Environments.Production);
+
+        Assert.Equal(150_000, store.DecoyIterations);
+    }
+
+    [Fact]
+    public void DecoyIterations_OnlyPlainSecrets_AreTheDefault()
+    {
+        var options = new QrPaymentsOptions();
+        options.Clients.Add(new CredentialOptions { Id = "pos-1", Secret = "plain" });
+
+        var store = Store(options, Environments.Development);
+
+        Assert.Equal(SecretHasher.DefaultIterations, store.DecoyIterations);
+    }
+
+    [Fact]
+    public async Task Authenticate_UnknownUser_SpendsOnePasswordCheckAndIsRefused()
+    {
+        var options = new QrPaymentsOptions();
+        options.Clients.Add(new CredentialOptions { Id = "pos-1", Secret = TestSecrets.Hash("pos-1-password") });
+        var store = Store(options, Environments.Production);
+
+        var login = await store.AuthenticateAsync("nobody", "pos-1-password", IPAddress.Loopback);
+
+        Assert.Equal(LoginResult.Refused, login);
+        Assert.Equal(1, store.PasswordChecks);
+    }
+
+    private static CredentialStore Store(QrPaymentsOptions options, string environment) =>
+        new(Options.Create(options), new HostingEnvironment { EnvironmentName = environment }, Throttle);
+}
