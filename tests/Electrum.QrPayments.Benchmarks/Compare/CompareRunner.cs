@@ -6,7 +6,7 @@ namespace Electrum.QrPayments.Benchmarks.Compare;
 
 /// <summary>One scenario's figures for one system in one run.</summary>
 internal sealed record Measure(
-    string Scenario, Timed? Timed, HeldOutcome? Held, int Units, double CpuSeconds, double? DbCpuSeconds,
+    string Scenario, Timed? Timed, HeldOutcome? Held, int Units, double CpuSeconds, double? DbCpuSeconds, double LoadCpuSeconds,
     IReadOnlyDictionary<string, int> Unexpected, int AdvicesExpected, int AdvicesDelivered);
 
 /// <summary>Everything one child process did in one run.</summary>
@@ -65,7 +65,8 @@ internal static class CompareRunner
             return 2;
         }
 
-        var needed = (2L * settings.Held) + 1000;
+        // Each held pay keeps one socket open in this process and one in the child; scans and partner calls add a bounded few.
+        var needed = settings.Held + (2L * settings.ScanConnections) + 1000;
         if (settings.Scenarios.Contains(CompareSettings.HeldScenario) && Machine.OpenFileLimit() < needed)
         {
             await Console.Error.WriteLineAsync($"warning: {settings.Held} held pays need about {needed} open files; the limit is {Machine.OpenFileLimit()} (ulimit -n)");
@@ -200,15 +201,17 @@ internal static class CompareRunner
         Func<Task<(Timed? Timed, HeldOutcome? Held, int Units)>> body, CancellationToken ct)
     {
         var cpuBefore = child.CpuSeconds();
+        var loadBefore = ChildProcess.ReadCpuSeconds(Environment.ProcessId) ?? double.NaN;
         var dbBefore = await context.Databases.BackendCpuAsync(fresh);
         var (timed, held, units) = await body();
         // Deliveries belong to the lifecycles that caused them: wait for them before reading the CPU.
         var (expected, delivered) = await DrainAdvicesAsync(target, context.PartnerState, ct);
         var cpu = child.CpuSeconds() - cpuBefore;
+        var loadCpu = (ChildProcess.ReadCpuSeconds(Environment.ProcessId) ?? double.NaN) - loadBefore;
         var dbCpu = context.Databases.IsPostgres ? Databases.BackendCpuBetween(dbBefore, await context.Databases.BackendCpuAsync(fresh)) : (double?)null;
         var unexpected = target.Tally.Snapshot();
         target.Tally.Clear();
-        return new Measure(scenario, timed, held, units, cpu, dbCpu, unexpected, expected, delivered);
+        return new Measure(scenario, timed, held, units, cpu, dbCpu, loadCpu, unexpected, expected, delivered);
     }
 
     /// <summary>Waits (at most 60 s) until the partner has every confirmation answered 202 since the last call.</summary>

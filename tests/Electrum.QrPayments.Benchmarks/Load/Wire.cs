@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Electrum.QrPayments.Contracts.Client;
 using Electrum.QrPayments.Contracts.Json;
+using Electrum.QrPayments.Contracts.Models;
 
 namespace Electrum.QrPayments.Benchmarks.Load;
 
@@ -44,24 +46,49 @@ internal sealed class WireClient(HttpClient http, Uri baseUrl, NetworkCredential
             message.Headers.Authorization = authorization;
             using var response = await http.SendAsync(message, HttpCompletionOption.ResponseContentRead, ct);
             var status = (int)response.StatusCode;
+            var content = await response.Content.ReadAsByteArrayAsync(ct);
             if (status != expected)
             {
-                tally.Add(operation, status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                tally.Add(operation, $"{status.ToString(CultureInfo.InvariantCulture)} {ErrorType(content)}".TrimEnd());
                 return new WireResponse<TResponse>(status, null);
             }
 
-            var content = await response.Content.ReadAsByteArrayAsync(ct);
             return new WireResponse<TResponse>(status, content.Length == 0 ? null : JsonSerializer.Deserialize<TResponse>(content, QrJson.Options));
         }
-        catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !ct.IsCancellationRequested))
+        catch (JsonException)
         {
-            tally.Add(operation, e is JsonException ? "unreadable body" : "no answer");
+            tally.Add(operation, "unreadable body");
+            return new WireResponse<TResponse>(0, null);
+        }
+        catch (HttpRequestException e)
+        {
+            tally.Add(operation, $"no answer ({e.HttpRequestError})");
+            return new WireResponse<TResponse>(0, null);
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            tally.Add(operation, "no answer (client timeout)");
             return new WireResponse<TResponse>(0, null);
         }
         finally
         {
             // A request that failed before its body was sent must not leave its waiter hanging.
             sent?.TrySetResult();
+        }
+    }
+
+    // The ErrorDetail's errorType says which of a status's several meanings it was.
+    private static string ErrorType(byte[] content)
+    {
+        try
+        {
+            return content.Length > 0 && JsonSerializer.Deserialize<ErrorDetail>(content, QrJson.Options)?.ErrorType is { } type
+                ? JsonSerializer.Serialize(type, QrJson.Options).Trim('"')
+                : "";
+        }
+        catch (JsonException)
+        {
+            return "";
         }
     }
 
