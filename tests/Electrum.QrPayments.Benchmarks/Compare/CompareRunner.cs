@@ -6,7 +6,7 @@ namespace Electrum.QrPayments.Benchmarks.Compare;
 
 /// <summary>One scenario's figures for one system in one run.</summary>
 internal sealed record Measure(
-    string Scenario, Timed? Timed, HeldOutcome? Held, int Units, double CpuSeconds, double? DbCpuSeconds, double LoadCpuSeconds,
+    string Scenario, Timed? Timed, HeldOutcome? Held, int Units, double CpuSeconds, double? DbCpuSeconds, double LoadCpuSeconds, DatabaseStats? Written,
     IReadOnlyDictionary<string, int> Unexpected, int AdvicesExpected, int AdvicesDelivered);
 
 /// <summary>Everything one child process did in one run.</summary>
@@ -150,6 +150,10 @@ internal static class CompareRunner
                 await Scenarios.LifecyclesAsync(target, settings.Concurrency, TimeSpan.FromSeconds(settings.WarmupSeconds), ct);
                 await DrainAdvicesAsync(target, context.PartnerState, ct);
                 target.Tally.Clear();
+                if (context.Databases.IsPostgres)
+                {
+                    await Task.Delay(Databases.StatsDelay, ct);
+                }
             }
 
             var measures = new List<Measure>();
@@ -175,6 +179,11 @@ internal static class CompareRunner
             {
                 // Codes are made before the measurement starts; their failures still count.
                 var codes = await Scenarios.CreateCodesAsync(target, settings.Held, ct);
+                if (context.Databases.IsPostgres)
+                {
+                    await Task.Delay(Databases.StatsDelay, ct);
+                }
+
                 measures.Add(await MeasureAsync(context, child, fresh, target, "held", async () =>
                 {
                     var held = await Scenarios.HeldAsync(target, codes, TimeSpan.FromSeconds(settings.SettleSeconds), ct);
@@ -203,6 +212,7 @@ internal static class CompareRunner
         var cpuBefore = child.CpuSeconds();
         var loadBefore = ChildProcess.ReadCpuSeconds(Environment.ProcessId) ?? double.NaN;
         var dbBefore = await context.Databases.BackendCpuAsync(fresh);
+        var statsBefore = await context.Databases.StatsAsync(fresh);
         var (timed, held, units) = await body();
         // Deliveries belong to the lifecycles that caused them: wait for them before reading the CPU.
         var (expected, delivered) = await DrainAdvicesAsync(target, context.PartnerState, ct);
@@ -211,7 +221,17 @@ internal static class CompareRunner
         var dbCpu = context.Databases.IsPostgres ? Databases.BackendCpuBetween(dbBefore, await context.Databases.BackendCpuAsync(fresh)) : (double?)null;
         var unexpected = target.Tally.Snapshot();
         target.Tally.Clear();
-        return new Measure(scenario, timed, held, units, cpu, dbCpu, loadCpu, unexpected, expected, delivered);
+        DatabaseStats? written = null;
+        if (statsBefore is not null)
+        {
+            // Also lets the next scenario start from reported counts; the service's background polling in this pause is counted.
+            await Task.Delay(Databases.StatsDelay, ct);
+            written = await context.Databases.StatsAsync(fresh) is { } after
+                ? new DatabaseStats(after.Commits - statsBefore.Commits, after.RowsWritten - statsBefore.RowsWritten)
+                : null;
+        }
+
+        return new Measure(scenario, timed, held, units, cpu, dbCpu, loadCpu, written, unexpected, expected, delivered);
     }
 
     /// <summary>Waits (at most 60 s) until the partner has every confirmation answered 202 since the last call.</summary>

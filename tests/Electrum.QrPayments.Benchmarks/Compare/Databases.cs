@@ -3,6 +3,9 @@ using Npgsql;
 
 namespace Electrum.QrPayments.Benchmarks.Compare;
 
+/// <summary>Cumulative counts of one PostgreSQL database.</summary>
+internal sealed record DatabaseStats(long Commits, long RowsWritten);
+
 /// <summary>A database made for one child: how the service and the baseline name it.</summary>
 internal sealed record FreshDatabase(string Label, string ServiceConnection, string BaselineConnection, string? PostgresName);
 
@@ -112,6 +115,27 @@ internal sealed class Databases : IAsyncDisposable
 
         return cpu;
     }
+
+    /// <summary>
+    /// Transactions committed and rows written in this database so far (null on SQLite). Backends
+    /// report these when idle, at most every 10 s: read them after <see cref="StatsDelay"/> of quiet.
+    /// </summary>
+    public async Task<DatabaseStats?> StatsAsync(FreshDatabase fresh)
+    {
+        if (fresh.PostgresName is not { } name || admin is null)
+        {
+            return null;
+        }
+
+        await using var command = admin.CreateCommand(
+            "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? new DatabaseStats(reader.GetInt64(0), reader.GetInt64(1)) : null;
+    }
+
+    /// <summary>How long PostgreSQL 15 may keep an idle backend's counts before reporting them.</summary>
+    public static TimeSpan StatsDelay { get; } = TimeSpan.FromSeconds(11);
 
     /// <summary>CPU the backends used between two samples (backends that ended in between are not seen).</summary>
     public static double BackendCpuBetween(IReadOnlyDictionary<int, double> before, IReadOnlyDictionary<int, double> after) =>

@@ -61,6 +61,8 @@ internal sealed class Report(
             if (settings.Postgres)
             {
                 Row(text, label, "PostgreSQL backends' CPU per held pay (ms)", r => PerUnit(M(r, scenario), m => m.DbCpuSeconds), "0.00");
+                Row(text, label, "PostgreSQL transactions per held pay", r => PerUnitCount(M(r, scenario), w => w.Commits), "0.0");
+                Row(text, label, "PostgreSQL rows written per held pay", r => PerUnitCount(M(r, scenario), w => w.RowsWritten), "0.0");
             }
 
             return;
@@ -77,6 +79,12 @@ internal sealed class Report(
             Row(text, label, $"PostgreSQL backends' CPU per {unit} (ms)", r => PerUnit(M(r, scenario), m => m.DbCpuSeconds), "0.00");
         }
 
+        if (settings.Postgres)
+        {
+            Row(text, label, $"PostgreSQL transactions per {unit}", r => PerUnitCount(M(r, scenario), w => w.Commits), "0.0");
+            Row(text, label, $"PostgreSQL rows written per {unit}", r => PerUnitCount(M(r, scenario), w => w.RowsWritten), "0.0");
+        }
+
         // The load generator and the partner share the machine: what they cost bounds what either system can reach.
         Row(text, label, $"load generator and partner CPU per {unit} (ms)", r => PerUnit(M(r, scenario), m => m.LoadCpuSeconds), "0.00", ratio: false);
         if (scenario == "lifecycle")
@@ -90,6 +98,9 @@ internal sealed class Report(
 
     private static double? PerUnit(Measure? measure, Func<Measure, double?> seconds) =>
         measure is { Units: > 0 } && seconds(measure) is { } s ? 1000 * s / measure.Units : null;
+
+    private static double? PerUnitCount(Measure? measure, Func<DatabaseStats, long> count) =>
+        measure is { Units: > 0, Written: { } written } ? (double)count(written) / measure.Units : null;
 
     private void Row(StringBuilder text, string scenario, string measure, Func<SystemRun, double?> value, string format, bool ratio = true, string suffix = "")
     {
