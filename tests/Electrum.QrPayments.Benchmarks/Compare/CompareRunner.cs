@@ -257,7 +257,8 @@ internal static class CompareRunner
     private static async Task WaitReadyAsync(ChildProcess child, Uri url, CancellationToken ct)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        for (var attempt = 0; attempt < 600; attempt++)
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var attempt = 0; attempt < 600 && clock.Elapsed < TimeSpan.FromSeconds(120); attempt++)
         {
             if (child.HasExited)
             {

@@ -61,6 +61,9 @@ internal static class Scenarios
 {
     private const int ScanAttempts = 5;
 
+    // Far above what a client can do in any sensible duration; the clock is what ends a scenario.
+    private const int MaxIterationsPerClient = 10_000_000;
+
     public static Task<Timed> CreateQrCodesAsync(LoadTarget target, int concurrency, TimeSpan duration, CancellationToken ct) =>
         ClosedLoopAsync(concurrency, duration, async () =>
             (await target.Pos.PostAsync<CreateQrCodeRequest, CreateQrCodeResponse>("createQrCode", "qrCodes", Messages.CreateCode(), 201, ct: ct)).Status == 201, ct);
@@ -171,7 +174,7 @@ internal static class Scenarios
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
             var mine = new List<double>();
-            while (clock.Elapsed < duration && !ct.IsCancellationRequested)
+            for (var i = 0; i < MaxIterationsPerClient && clock.Elapsed < duration && !ct.IsCancellationRequested; i++)
             {
                 var started = Stopwatch.GetTimestamp();
                 if (await operation())
