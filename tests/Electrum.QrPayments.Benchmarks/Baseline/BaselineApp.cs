@@ -129,10 +129,9 @@ internal sealed class BaselineHandlers : IDisposable
         {
             holds.TryRemove(new KeyValuePair<string, Hold>(tranId, hold));
             holdsByPayment.TryRemove(id, out _);
-            // A scan that won the race has already committed: go on with it.
-            if (!hold.Scanned.Task.IsCompletedSuccessfully)
+            // Whichever of the give-up and the scan settles the hold first wins; a scan that won goes on.
+            if (hold.Scanned.TrySetCanceled())
             {
-                hold.Scanned.TrySetCanceled();
                 await store.RecordOutcomeAsync(id, States.NoScan, 0, null, DateTimeOffset.UtcNow);
                 await ErrorAsync(context, 400, id, ErrorType.NoScanReceived, "No scan received");
                 return;
@@ -185,7 +184,13 @@ internal sealed class BaselineHandlers : IDisposable
         }
 
         holds.TryRemove(new KeyValuePair<string, Hold>(tranId, hold));
-        hold.Scanned.TrySetResult(new Scan(scan.Partner ?? new Institution { Id = partnerId }, scan.PartnerPaymentToken, partnerRequestId, Reversed: false));
+        if (!hold.Scanned.TrySetResult(new Scan(scan.Partner ?? new Institution { Id = partnerId }, scan.PartnerPaymentToken, partnerRequestId, Reversed: false)))
+        {
+            // The pay gave up (or was reversed) just before.
+            await ErrorAsync(context, 400, scan.Id, ErrorType.UnableToLocateRecord, "The payment is no longer waiting");
+            return;
+        }
+
         context.Response.StatusCode = StatusCodes.Status202Accepted;
     }
 
