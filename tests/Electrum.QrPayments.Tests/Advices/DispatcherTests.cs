@@ -21,7 +21,7 @@ public class DispatcherTests
         await using var service = new QrService(TestDatabase.Create(db), Flow.Settings(new Dictionary<string, string?>
         {
             ["QrPayments:Partners:1:Id"] = FastPartner,
-            ["QrPayments:Partners:1:Secret"] = SecretHasher.Hash(FastPartnerPassword, 1_000),
+            ["QrPayments:Partners:1:Secret"] = TestSecrets.Hash(FastPartnerPassword),
             ["QrPayments:Partners:1:BaseUrl"] = fast.BaseUrl.ToString(),
             ["QrPayments:Partners:1:Username"] = QrService.PartnerUpstreamUser,
             ["QrPayments:Partners:1:Password"] = QrService.PartnerUpstreamPassword,
