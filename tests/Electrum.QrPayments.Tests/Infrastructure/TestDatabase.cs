@@ -69,7 +69,20 @@ public sealed class TestDatabase : IAsyncDisposable
             await using var connection = new NpgsqlConnection(PostgresServer.ConnectionString);
             await connection.OpenAsync();
             await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{postgresName}\" WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await drop.ExecuteNonQueryAsync();
+                    break;
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege && attempt < 20)
+                {
+                    // A server process of another role (autovacuum on the new database) cannot be
+                    // ended by this role; it finishes on its own within moments.
+                    await Task.Delay(250);
+                }
+            }
         }
     }
 }
