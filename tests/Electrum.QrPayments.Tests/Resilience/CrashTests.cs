@@ -14,6 +14,7 @@ namespace Electrum.QrPayments.Tests.Resilience;
 /// The service as a child process, killed with SIGKILL at random moments while POS lifecycles run
 /// against it, and restarted each time. Afterwards nothing the POS was told is lost.
 /// </summary>
+[Collection(AloneCollection.Name)]
 public class CrashTests(ITestOutputHelper output)
 {
     private const int Kills = 10;
