@@ -70,9 +70,11 @@ public class StoreAndForwardTests
     {
         await using var partner = await Partner.StartAsync();
         var database = TestDatabase.Create(Db.Postgres);
-        // Instance A's clock never moves: its held pays can only be released by B's NOTIFY.
+        // Instance A's clock never moves: its held pays can only be released by B's NOTIFY. B keeps
+        // the real clock: a scan that reaches it before A's pay is committed is found by B's watcher
+        // (pays send no NOTIFY), and on a frozen clock that watcher would never look.
         await using var a = new QrService(database, Flow.Settings(), partner, new ManualTimeProvider());
-        await using var b = new QrService(database, Flow.Settings(), partner, new ManualTimeProvider(), ownsDatabase: false);
+        await using var b = new QrService(database, Flow.Settings(), partner, time: null, ownsDatabase: false);
         var posA = a.Api();
         var posB = b.Api();
         var partnerB = b.Api(QrService.Partner, QrService.PartnerPassword);
@@ -86,7 +88,7 @@ public class StoreAndForwardTests
             do
             {
                 await Task.Delay(50);
-                scanned = new((await partnerB.NotifyScanAsync(SimulatorApp.Scan(partner.Options, code.TranId!, $"tok-{i}"))).Status);
+                scanned = new((await partnerB.NotifyScanAsync(SimulatorApp.Scan(partner.Options, code.TranId!, $"tok-{i}")).WaitAsync(TimeSpan.FromSeconds(20))).Status);
             }
             while (scanned.Status == HttpStatusCode.BadRequest && !paying.IsCompleted);
 
