@@ -94,10 +94,20 @@ public sealed partial class PartnerGateway
         {
             outcome = new PartnerOutcome(OutcomeClass.Unknown, null, null, null, e.GetType().Name);
         }
+        catch (Exception e)
+        {
+            // Whatever else goes wrong, the partner may have acted: unknown, so a pay gets its
+            // timeout reversal and an advice its backoff, never a 500 or a silent resend loop.
+            LogCallFailed(logger, e, operation, partnerId, messageId);
+            outcome = new PartnerOutcome(OutcomeClass.Unknown, null, null, null, e.GetType().Name);
+        }
 
         LogCall(logger, operation, partnerId, messageId, outcome.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none", outcome.Class);
         return outcome;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Partner {PartnerId} {Operation} for message {MessageId} failed unexpectedly; outcome unknown")]
+    private static partial void LogCallFailed(ILogger logger, Exception exception, string operation, string partnerId, string messageId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partner {PartnerId} {Operation} for message {MessageId}: status {Status}, outcome {Outcome}")]
     private static partial void LogCall(ILogger logger, string operation, string partnerId, string messageId, string status, OutcomeClass outcome);

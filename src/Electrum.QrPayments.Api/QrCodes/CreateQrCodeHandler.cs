@@ -29,6 +29,8 @@ public sealed class CreateQrCodeHandler(QrDbContext db, IOptions<QrPaymentsOptio
         }
 
         var tranId = Guid.NewGuid().ToString("N");
+        var currency = properties.Value?.Currency ?? request.Amounts?.RequestAmount?.Currency
+            ?? (scheme == QrScheme.EmvcoMerchant ? settings.DefaultCurrency : null);
         var payload = QrPayloadBuilder.Build(new QrPayloadInput(
             scheme,
             properties.Uuid ?? settings.ProviderId,
@@ -36,8 +38,7 @@ public sealed class CreateQrCodeHandler(QrDbContext db, IOptions<QrPaymentsOptio
             tranId,
             request.Originator!.Merchant,
             properties.Value,
-            properties.Value?.Currency ?? request.Amounts?.RequestAmount?.Currency
-                ?? (scheme == QrScheme.EmvcoMerchant ? settings.DefaultCurrency : null),
+            currency,
             AmountIsFixed: properties.Value is not null && properties.OverPaymentAllowed != true && properties.PartPaymentAllowed != true));
 
         db.QrCodes.Add(new QrCode
@@ -49,7 +50,8 @@ public sealed class CreateQrCodeHandler(QrDbContext db, IOptions<QrPaymentsOptio
             Scheme = scheme,
             Payload = payload,
             Amount = properties.Value?.Amount,
-            Currency = properties.Value?.Currency,
+            // The currency the payload advertises (tag 53) is the one a pay must be in.
+            Currency = scheme == QrScheme.ElectrumMerchantMinimal ? properties.Value?.Currency : currency,
             OverPaymentAllowed = properties.OverPaymentAllowed ?? false,
             PartPaymentAllowed = properties.PartPaymentAllowed ?? false,
             ExpiresAt = properties.ExpiryDate,

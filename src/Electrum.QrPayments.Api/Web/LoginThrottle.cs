@@ -10,19 +10,21 @@ public sealed class LoginThrottleOptions
 {
     public const string Section = "QrPayments:LoginThrottle";
 
-    /// <summary>Checks one user name may have in a burst before it is throttled.</summary>
+    /// <summary>Checks one user name may have from one address in a burst before it is throttled.</summary>
     public int PermitsPerUser { get; set; } = 10;
 
     /// <summary>Checks one remote address (IPv6: its /64) may have in a burst before it is throttled.</summary>
     public int PermitsPerAddress { get; set; } = 10;
 
-    /// <summary>Each user name and each address gets one check back per period.</summary>
+    /// <summary>Each user name (per address) and each address gets one check back per period.</summary>
     public TimeSpan ReplenishPeriod { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
-/// Token buckets per user name and per remote address for the logins that need a PBKDF2 check,
-/// so guessing cannot take the CPU that held payments need. Logins already verified never get here.
+/// Token buckets per remote address, and per user name from that address, for the logins that
+/// need a PBKDF2 check, so guessing cannot take the CPU that held payments need. The user name's
+/// bucket is per address so that nobody can lock a till out by guessing its password from
+/// elsewhere. Logins already verified never get here.
 /// </summary>
 public sealed class LoginThrottle : IAsyncDisposable
 {
@@ -52,8 +54,8 @@ public sealed class LoginThrottle : IAsyncDisposable
     }
 
     /// <summary>
-    /// Takes a permit for one password check; false, with how long to wait, when the address or the
-    /// user name has none left. The address is asked first, so a throttled address cannot drain the
+    /// Takes a permit for one password check; false, with how long to wait, when the address, or
+    /// the user name from that address, has none left. The address is asked first, so a throttled address cannot drain the
     /// buckets of the user names it tries.
     /// </summary>
     public bool TryAcquire(string user, IPAddress? address, out TimeSpan retryAfter)
@@ -67,7 +69,7 @@ public sealed class LoginThrottle : IAsyncDisposable
             return false;
         }
 
-        using var userLease = byUser.AttemptAcquire(user.Length <= MaxUserKeyLength ? user : user[..MaxUserKeyLength]);
+        using var userLease = byUser.AttemptAcquire((user.Length <= MaxUserKeyLength ? user : user[..MaxUserKeyLength]) + "\n" + addressKey);
         if (!userLease.IsAcquired)
         {
             retryAfter = RetryAfter(userLease);

@@ -164,6 +164,19 @@ public partial class CreateQrCodeTests
         Assert.True(EmvTlv.HasValidCrc(response.Body.QrCode!));
     }
 
+    [Fact]
+    public async Task Pay_StaticEmvcoCodeInAnotherCurrency_Returns400NamingCurrency()
+    {
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite));
+        var code = await service.Api().CreateQrCodeAsync(Messages.CreateQrCode(properties: new QrProperties { Scheme = QrScheme.EmvcoMerchant }));
+
+        var paid = await service.Api().PayAsync(Flow.PaymentFor(code.Body!.TranId!, currency: "840"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, paid.Status);
+        Assert.Equal(ErrorType.InvalidAmount, paid.Error!.ErrorType);
+        Assert.Contains("amounts.requestAmount.currency", paid.Error.DetailMessage!.ToJsonString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("ZAR")]
     [InlineData("71")]

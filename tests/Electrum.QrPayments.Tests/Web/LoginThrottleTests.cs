@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Electrum.QrPayments.Tests.Web;
 
 /// <summary>
-/// Logins that need a PBKDF2 check are throttled per user name and per address; logins already
+/// Logins that need a PBKDF2 check are throttled per address and per user name from an address; logins already
 /// verified never are. Throttled calls get 429 with Retry-After and cost no PBKDF2 work.
 /// </summary>
 public class LoginThrottleTests
@@ -104,6 +104,29 @@ public class LoginThrottleTests
         await AssertThrottledAsync(wrong[2]);
         Assert.Equal(HttpStatusCode.Created, right.Status);
         Assert.Equal(HttpStatusCode.TooManyRequests, afterwards.StatusCode);
+    }
+
+    [Fact]
+    public async Task Login_UserNameGuessedFromAnotherAddress_FirstRightLoginFromItsOwnAddressAccepted()
+    {
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite), Throttle(perUser: 3, perAddress: 1000));
+        var attacker = IPAddress.Parse("203.0.113.7");
+        var till = IPAddress.Parse("198.51.100.1");
+
+        var guesses = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var http = service.CreateClient(attacker, QrService.Client, $"wrong-password-{i}");
+            guesses.Add((await http.GetAsync("/qr/v1/nothing-here")).StatusCode);
+        }
+
+        // The till has not logged in since the service started: its login needs a password check.
+        using var pos = service.CreateClient(till, QrService.Client, QrService.ClientPassword);
+        var right = await pos.GetAsync("/qr/v1/nothing-here");
+
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized,
+            HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], guesses);
+        Assert.Equal(HttpStatusCode.NotFound, right.StatusCode); // authenticated: no such operation
     }
 
     [Fact]
