@@ -97,11 +97,11 @@ public sealed partial class OutboxDispatcher(
     private async Task<bool> ClaimAndStartAsync(CancellationToken ct)
     {
         int room;
-        string[] saturated;
+        Dictionary<string, int> busy;
         lock (gate)
         {
             room = settings.BatchSize - deliveries.Count;
-            saturated = [.. busyPartners.Where(p => p.Value >= settings.PartnerConcurrency).Select(p => p.Key)];
+            busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
         }
 
         if (room <= 0)
@@ -114,49 +114,50 @@ public sealed partial class OutboxDispatcher(
         var now = time.GetUtcNow();
         // Longer than any delivery (bounded by PartnerTimeout); a killed holder's items wait no longer than this.
         var leaseUntil = now + options.Value.PartnerTimeout + TimeSpan.FromSeconds(5);
+
+        // Each partner's oldest due items, no more than it has free slots, oldest first overall: a
+        // partner with a backlog cannot crowd out another, and nothing is claimed only to be handed back.
+        var perPartner = settings.PartnerConcurrency;
+        var saturated = busy.Where(p => p.Value >= perPartner).Select(p => p.Key).ToArray();
+        IQueryable<OutboxMessage> Due() => db.Outbox.AsNoTracking()
+            .Where(o => o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
+            .Where(o => !db.Outbox.Any(e => e.PaymentId == o.PaymentId && e.State == OutboxState.Pending && e.Id < o.Id));
+        var duePartners = await Due().Where(o => !saturated.Contains(o.PartnerId)).Select(o => o.PartnerId).Distinct().ToListAsync(ct);
+        var heads = new List<(long Id, string PartnerId)>();
+        foreach (var partnerId in duePartners)
+        {
+            var free = perPartner - busy.GetValueOrDefault(partnerId);
+            var ids = await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Select(o => o.Id).Take(free).ToListAsync(ct);
+            heads.AddRange(ids.Select(id => (id, partnerId)));
+        }
+
+        var picked = heads.OrderBy(h => h.Id).Take(room).Select(h => h.Id).ToArray();
+        if (picked.Length == 0)
+        {
+            return false;
+        }
+
         var claimed = db.Database.IsNpgsql()
-            ? await ClaimWithSkipLockedAsync(db, now, leaseUntil, room, saturated, ct)
-            : await ClaimOneByOneAsync(db, now, leaseUntil, room, saturated, ct);
-
-        var overflow = new List<long>();
-        foreach (var item in claimed)
+            ? await ClaimWithSkipLockedAsync(db, picked, now, leaseUntil, ct)
+            : await ClaimOneByOneAsync(db, picked, now, leaseUntil, ct);
+        foreach (var item in claimed.OrderBy(o => o.Id))
         {
-            if (!TryStart(item, ct))
-            {
-                overflow.Add(item.Id);
-            }
+            Start(item, ct);
         }
 
-        if (overflow.Count > 0)
-        {
-            // More of one partner's items than its free slots: give them back for the next pass.
-            await db.Outbox.Where(o => overflow.Contains(o.Id) && o.LeaseOwner == owner)
-                .ExecuteUpdateAsync(s => s
-                    .SetProperty(o => o.Attempts, o => o.Attempts - 1)
-                    .SetProperty(o => o.LeaseOwner, (string?)null)
-                    .SetProperty(o => o.LeaseUntil, (DateTimeOffset?)null), CancellationToken.None);
-        }
-
-        return claimed.Count == room && overflow.Count == 0;
+        return claimed.Count == room;
     }
 
     // ct is the host's stopping token: a delivery cut short by shutdown is recorded as unknown and retried.
-    private bool TryStart(OutboxMessage item, CancellationToken ct)
+    private void Start(OutboxMessage item, CancellationToken ct)
     {
         lock (gate)
         {
-            var busy = busyPartners.GetValueOrDefault(item.PartnerId);
-            if (busy >= settings.PartnerConcurrency)
-            {
-                return false;
-            }
-
-            busyPartners[item.PartnerId] = busy + 1;
+            busyPartners[item.PartnerId] = busyPartners.GetValueOrDefault(item.PartnerId) + 1;
             var delivery = Task.Run(() => DeliverAsync(item, ct), CancellationToken.None);
             deliveries.Add(delivery);
             _ = delivery.ContinueWith(done => Finish(item.PartnerId, done), CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            return true;
         }
     }
 
@@ -175,47 +176,34 @@ public sealed partial class OutboxDispatcher(
     }
 
     // PostgreSQL: one statement; rows another dispatcher is claiming right now are skipped, not waited for.
-    private async Task<List<OutboxMessage>> ClaimWithSkipLockedAsync(QrDbContext db, DateTimeOffset now, DateTimeOffset leaseUntil,
-        int limit, string[] saturated, CancellationToken ct) =>
+    private async Task<List<OutboxMessage>> ClaimWithSkipLockedAsync(QrDbContext db, long[] ids, DateTimeOffset now, DateTimeOffset leaseUntil,
+        CancellationToken ct) =>
         await db.Outbox.FromSqlInterpolated($"""
             UPDATE outbox SET lease_owner = {owner}, lease_until = {leaseUntil.UtcDateTime}, attempts = attempts + 1
             WHERE id IN (
                 SELECT o.id FROM outbox o
-                WHERE o.state = 'Pending' AND o.next_attempt_at <= {now.UtcDateTime}
+                WHERE o.id = ANY ({ids}) AND o.state = 'Pending'
                   AND (o.lease_until IS NULL OR o.lease_until < {now.UtcDateTime})
-                  AND o.partner_id <> ALL ({saturated})
-                  AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.payment_id = o.payment_id AND e.state = 'Pending' AND e.id < o.id)
-                ORDER BY o.id
-                LIMIT {limit}
                 FOR UPDATE SKIP LOCKED)
             RETURNING *
             """).AsNoTracking().ToListAsync(ct);
 
-    // SQLite (one writer at a time): pick candidates, then claim each with a conditional UPDATE.
-    private async Task<List<OutboxMessage>> ClaimOneByOneAsync(QrDbContext db, DateTimeOffset now, DateTimeOffset leaseUntil,
-        int limit, string[] saturated, CancellationToken ct)
+    // SQLite (one writer at a time): claim each with a conditional UPDATE.
+    private async Task<List<OutboxMessage>> ClaimOneByOneAsync(QrDbContext db, long[] ids, DateTimeOffset now, DateTimeOffset leaseUntil,
+        CancellationToken ct)
     {
-        var due = await db.Outbox.AsNoTracking()
-            .Where(o => o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
-            .Where(o => !saturated.Contains(o.PartnerId))
-            .Where(o => !db.Outbox.Any(e => e.PaymentId == o.PaymentId && e.State == OutboxState.Pending && e.Id < o.Id))
-            .OrderBy(o => o.Id)
-            .Take(limit)
-            .ToListAsync(ct);
-
         var claimed = new List<OutboxMessage>();
-        foreach (var item in due)
+        foreach (var id in ids)
         {
             var won = await db.Outbox
-                .Where(o => o.Id == item.Id && o.State == OutboxState.Pending && (o.LeaseUntil == null || o.LeaseUntil < now))
+                .Where(o => o.Id == id && o.State == OutboxState.Pending && (o.LeaseUntil == null || o.LeaseUntil < now))
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(o => o.LeaseOwner, owner)
                     .SetProperty(o => o.LeaseUntil, leaseUntil)
                     .SetProperty(o => o.Attempts, o => o.Attempts + 1), ct);
             if (won == 1)
             {
-                item.Attempts++;
-                claimed.Add(item);
+                claimed.Add(await db.Outbox.AsNoTracking().SingleAsync(o => o.Id == id, ct));
             }
         }
 
