@@ -123,16 +123,15 @@ public sealed partial class OutboxDispatcher(
             .Where(o => o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
             .Where(o => !db.Outbox.Any(e => e.PaymentId == o.PaymentId && e.State == OutboxState.Pending && e.Id < o.Id));
         var duePartners = await Due().Where(o => !saturated.Contains(o.PartnerId)).Select(o => o.PartnerId).Distinct().ToListAsync(ct);
-        var heads = new List<(long Id, string PartnerId)>();
+        var heads = new List<OutboxMessage>();
         foreach (var partnerId in duePartners)
         {
             var free = perPartner - busy.GetValueOrDefault(partnerId);
-            var ids = await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Select(o => o.Id).Take(free).ToListAsync(ct);
-            heads.AddRange(ids.Select(id => (id, partnerId)));
+            heads.AddRange(await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Take(free).ToListAsync(ct));
         }
 
-        var picked = heads.OrderBy(h => h.Id).Take(room).Select(h => h.Id).ToArray();
-        if (picked.Length == 0)
+        var picked = heads.OrderBy(h => h.Id).Take(room).ToList();
+        if (picked.Count == 0)
         {
             return false;
         }
@@ -176,9 +175,11 @@ public sealed partial class OutboxDispatcher(
     }
 
     // PostgreSQL: one statement; rows another dispatcher is claiming right now are skipped, not waited for.
-    private async Task<List<OutboxMessage>> ClaimWithSkipLockedAsync(QrDbContext db, long[] ids, DateTimeOffset now, DateTimeOffset leaseUntil,
-        CancellationToken ct) =>
-        await db.Outbox.FromSqlInterpolated($"""
+    private async Task<List<OutboxMessage>> ClaimWithSkipLockedAsync(QrDbContext db, List<OutboxMessage> picked, DateTimeOffset now,
+        DateTimeOffset leaseUntil, CancellationToken ct)
+    {
+        var ids = picked.Select(o => o.Id).ToArray();
+        return await db.Outbox.FromSqlInterpolated($"""
             UPDATE outbox SET lease_owner = {owner}, lease_until = {leaseUntil.UtcDateTime}, attempts = attempts + 1
             WHERE id IN (
                 SELECT o.id FROM outbox o
@@ -187,23 +188,25 @@ public sealed partial class OutboxDispatcher(
                 FOR UPDATE SKIP LOCKED)
             RETURNING *
             """).AsNoTracking().ToListAsync(ct);
+    }
 
     // SQLite (one writer at a time): claim each with a conditional UPDATE.
-    private async Task<List<OutboxMessage>> ClaimOneByOneAsync(QrDbContext db, long[] ids, DateTimeOffset now, DateTimeOffset leaseUntil,
-        CancellationToken ct)
+    private async Task<List<OutboxMessage>> ClaimOneByOneAsync(QrDbContext db, List<OutboxMessage> picked, DateTimeOffset now,
+        DateTimeOffset leaseUntil, CancellationToken ct)
     {
         var claimed = new List<OutboxMessage>();
-        foreach (var id in ids)
+        foreach (var item in picked)
         {
             var won = await db.Outbox
-                .Where(o => o.Id == id && o.State == OutboxState.Pending && (o.LeaseUntil == null || o.LeaseUntil < now))
+                .Where(o => o.Id == item.Id && o.State == OutboxState.Pending && (o.LeaseUntil == null || o.LeaseUntil < now))
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(o => o.LeaseOwner, owner)
                     .SetProperty(o => o.LeaseUntil, leaseUntil)
                     .SetProperty(o => o.Attempts, o => o.Attempts + 1), ct);
             if (won == 1)
             {
-                claimed.Add(await db.Outbox.AsNoTracking().SingleAsync(o => o.Id == id, ct));
+                item.Attempts++;
+                claimed.Add(item);
             }
         }
 

@@ -55,8 +55,8 @@ public sealed class LoginThrottle : IAsyncDisposable
 
     /// <summary>
     /// Takes a permit for one password check; false, with how long to wait, when the address, or
-    /// the user name from that address, has none left. The address is asked first, so a throttled address cannot drain the
-    /// buckets of the user names it tries.
+    /// the user name from that address, has none left. The address is asked first, so a throttled
+    /// address cannot drain the buckets of the user names it tries.
     /// </summary>
     public bool TryAcquire(string user, IPAddress? address, out TimeSpan retryAfter)
     {
