@@ -33,7 +33,9 @@ public sealed partial class OutboxDispatcher(
     private readonly OutboxOptions settings = outboxOptions.Value;
     private readonly Dictionary<string, int> busyPartners = new(StringComparer.Ordinal);
     private readonly HashSet<Task> deliveries = [];
+    private readonly HashSet<long> flying = [];
     private readonly Lock gate = new();
+    private long passes;
 
     /// <summary>Deliveries in flight right now.</summary>
     public int InFlight
@@ -98,10 +100,12 @@ public sealed partial class OutboxDispatcher(
     {
         int room;
         Dictionary<string, int> busy;
+        HashSet<long> ours;
         lock (gate)
         {
             room = settings.BatchSize - deliveries.Count;
             busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
+            ours = [.. flying];
         }
 
         if (room <= 0)
@@ -114,6 +118,8 @@ public sealed partial class OutboxDispatcher(
         var now = time.GetUtcNow();
         // Longer than any delivery (bounded by PartnerTimeout); a killed holder's items wait no longer than this.
         var leaseUntil = now + options.Value.PartnerTimeout + TimeSpan.FromSeconds(5);
+        // A token per claim: a delivery whose lease ran out can no longer record over a later claim of the same item.
+        var lease = $"{owner}-{++passes}";
 
         // Each partner's oldest due items, no more than it has free slots, oldest first overall: a
         // partner with a backlog cannot crowd out another, and nothing is claimed only to be handed back.
@@ -130,15 +136,16 @@ public sealed partial class OutboxDispatcher(
             heads.AddRange(await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Take(free).ToListAsync(ct));
         }
 
-        var picked = heads.OrderBy(h => h.Id).Take(room).ToList();
+        // An item still in flight here whose lease ran out (its result slow to record) is not sent twice at once.
+        var picked = heads.Where(h => !ours.Contains(h.Id)).OrderBy(h => h.Id).Take(room).ToList();
         if (picked.Count == 0)
         {
             return false;
         }
 
         var claimed = db.Database.IsNpgsql()
-            ? await ClaimWithSkipLockedAsync(db, picked, now, leaseUntil, ct)
-            : await ClaimOneByOneAsync(db, picked, now, leaseUntil, ct);
+            ? await ClaimWithSkipLockedAsync(db, picked, lease, now, leaseUntil, ct)
+            : await ClaimOneByOneAsync(db, picked, lease, now, leaseUntil, ct);
         foreach (var item in claimed.OrderBy(o => o.Id))
         {
             Start(item, ct);
@@ -153,21 +160,23 @@ public sealed partial class OutboxDispatcher(
         lock (gate)
         {
             busyPartners[item.PartnerId] = busyPartners.GetValueOrDefault(item.PartnerId) + 1;
+            flying.Add(item.Id);
             var delivery = Task.Run(() => DeliverAsync(item, ct), CancellationToken.None);
             deliveries.Add(delivery);
-            _ = delivery.ContinueWith(done => Finish(item.PartnerId, done), CancellationToken.None,
+            _ = delivery.ContinueWith(done => Finish(item, done), CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
-    private void Finish(string partnerId, Task delivery)
+    private void Finish(OutboxMessage item, Task delivery)
     {
         lock (gate)
         {
             deliveries.Remove(delivery);
-            if (--busyPartners[partnerId] == 0)
+            flying.Remove(item.Id);
+            if (--busyPartners[item.PartnerId] == 0)
             {
-                busyPartners.Remove(partnerId);
+                busyPartners.Remove(item.PartnerId);
             }
         }
 
@@ -175,12 +184,12 @@ public sealed partial class OutboxDispatcher(
     }
 
     // PostgreSQL: one statement; rows another dispatcher is claiming right now are skipped, not waited for.
-    private async Task<List<OutboxMessage>> ClaimWithSkipLockedAsync(QrDbContext db, List<OutboxMessage> picked, DateTimeOffset now,
-        DateTimeOffset leaseUntil, CancellationToken ct)
+    private static async Task<List<OutboxMessage>> ClaimWithSkipLockedAsync(QrDbContext db, List<OutboxMessage> picked, string lease,
+        DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct)
     {
         var ids = picked.Select(o => o.Id).ToArray();
         return await db.Outbox.FromSqlInterpolated($"""
-            UPDATE outbox SET lease_owner = {owner}, lease_until = {leaseUntil.UtcDateTime}, attempts = attempts + 1
+            UPDATE outbox SET lease_owner = {lease}, lease_until = {leaseUntil.UtcDateTime}, attempts = attempts + 1
             WHERE id IN (
                 SELECT o.id FROM outbox o
                 WHERE o.id = ANY ({ids}) AND o.state = 'Pending'
@@ -191,8 +200,8 @@ public sealed partial class OutboxDispatcher(
     }
 
     // SQLite (one writer at a time): claim each with a conditional UPDATE.
-    private async Task<List<OutboxMessage>> ClaimOneByOneAsync(QrDbContext db, List<OutboxMessage> picked, DateTimeOffset now,
-        DateTimeOffset leaseUntil, CancellationToken ct)
+    private static async Task<List<OutboxMessage>> ClaimOneByOneAsync(QrDbContext db, List<OutboxMessage> picked, string lease,
+        DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct)
     {
         var claimed = new List<OutboxMessage>();
         foreach (var item in picked)
@@ -200,12 +209,13 @@ public sealed partial class OutboxDispatcher(
             var won = await db.Outbox
                 .Where(o => o.Id == item.Id && o.State == OutboxState.Pending && (o.LeaseUntil == null || o.LeaseUntil < now))
                 .ExecuteUpdateAsync(s => s
-                    .SetProperty(o => o.LeaseOwner, owner)
+                    .SetProperty(o => o.LeaseOwner, lease)
                     .SetProperty(o => o.LeaseUntil, leaseUntil)
                     .SetProperty(o => o.Attempts, o => o.Attempts + 1), ct);
             if (won == 1)
             {
                 item.Attempts++;
+                item.LeaseOwner = lease;
                 claimed.Add(item);
             }
         }
@@ -260,7 +270,7 @@ public sealed partial class OutboxDispatcher(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
-        await db.Outbox.Where(o => o.Id == item.Id && o.LeaseOwner == owner)
+        await db.Outbox.Where(o => o.Id == item.Id && o.LeaseOwner == item.LeaseOwner)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(o => o.State, state)
                 .SetProperty(o => o.NextAttemptAt, next)

@@ -59,6 +59,56 @@ public class DispatcherTests
             "the fast partner's deliveries to be recorded");
     }
 
+    [Theory]
+    [Databases]
+    public async Task Dispatcher_ResultCannotBeRecorded_AttemptCountedAndSentAgainAfterTheLease(Db db)
+    {
+        // Both tries to record the partner's answer fail: the item keeps its lease and its counted attempt.
+        var hook = new OutboxCompletionHook { FailTimes = 2 };
+        await using var flow = await Flow.StartAsync(db, interceptor: hook);
+        var request = await flow.ApprovedPaymentAsync();
+        Assert.Equal(HttpStatusCode.Accepted, (await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(request.Id!))).Status);
+        await Flow.UntilAsync(() => Task.FromResult(hook.Seen == 2), "both tries to record the result to fail");
+        var stuck = (await flow.OutboxAsync()).Single();
+        Assert.Equal((OutboxState.Pending, 1, (int?)null), (stuck.State, stuck.Attempts, stuck.LastStatus));
+        Assert.NotNull(stuck.LeaseOwner);
+
+        // Past the lease (PartnerTimeout + 5 s) it is claimed again, sent with the same id, and recorded.
+        flow.Clock.Advance(Flow.PartnerTimeout + TimeSpan.FromSeconds(6));
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Single().State == OutboxState.Delivered, "the advice to be delivered");
+
+        var item = (await flow.OutboxAsync()).Single();
+        Assert.Equal(2, item.Attempts);
+        Assert.Null(item.LeaseOwner);
+        var sent = flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm);
+        Assert.Equal(2, sent.Count);
+        Assert.All(sent, c => Assert.Equal(item.MessageId, c.Id));
+    }
+
+    // PostgreSQL only: on SQLite a held write holds the one write gate, and nothing else could be claimed meanwhile.
+    [PostgresFact]
+    public async Task Dispatcher_LeaseRunsOutWhileResultIsRecorded_NotSentAgainMeanwhile()
+    {
+        var hook = new OutboxCompletionHook { HoldFirst = true };
+        await using var flow = await Flow.StartAsync(Db.Postgres, interceptor: hook);
+        var first = await flow.ApprovedPaymentAsync();
+        var second = await flow.ApprovedPaymentAsync();
+        await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(first.Id!));
+        await hook.Held.WaitAsync(TimeSpan.FromSeconds(15));
+
+        // The first item's lease runs out while its result is still being written. A later advice
+        // is delivered, so the dispatcher has made passes that could have claimed the first again.
+        flow.Clock.Advance(Flow.PartnerTimeout + TimeSpan.FromSeconds(6));
+        await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(second.Id!));
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()) is [_, { State: OutboxState.Delivered }], "the second advice to be delivered");
+        Assert.Single(flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm), c => c.TranId == first.TranId);
+
+        hook.Release();
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o.State == OutboxState.Delivered), "the first result to be recorded");
+        Assert.Equal(1, (await flow.OutboxAsync()).First().Attempts);
+        Assert.Single(flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm), c => c.TranId == first.TranId);
+    }
+
     // Payments approved by one partner (it scans them), each on its own code; returns the POS's ids.
     private static async Task<List<string>> ApproveAsync(QrService service, Partner partner, int count)
     {

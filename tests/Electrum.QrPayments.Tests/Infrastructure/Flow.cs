@@ -48,11 +48,12 @@ public sealed class Flow : IAsyncDisposable
         return settings;
     }
 
-    public static async Task<Flow> StartAsync(Db db, IDictionary<string, string?>? extra = null)
+    public static async Task<Flow> StartAsync(Db db, IDictionary<string, string?>? extra = null,
+        Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? interceptor = null)
     {
         var partner = await Partner.StartAsync();
         var clock = new ManualTimeProvider();
-        var service = new QrService(TestDatabase.Create(db), Settings(extra), partner, clock);
+        var service = new QrService(TestDatabase.Create(db), Settings(extra), partner, clock) { Interceptor = interceptor };
         _ = service.Server; // start now, so the dispatcher runs from the beginning
         return new Flow(partner, service, clock);
     }
