@@ -38,8 +38,9 @@ public static class QrPaymentsApp
         services.AddSingleton(TimeProvider.System);
         services.AddQrDatabase(builder.Configuration);
         services.AddOptions<LoginThrottleOptions>().Bind(builder.Configuration.GetSection(LoginThrottleOptions.Section))
-            .Validate(o => o.PermitsPerUser > 0 && o.PermitsPerAddress > 0 && o.ReplenishPeriod > TimeSpan.Zero,
-                "QrPayments:LoginThrottle needs positive PermitsPerUser, PermitsPerAddress and ReplenishPeriod")
+            .Validate(o => o.PermitsPerUser > 0 && o.PermitsPerAddress > 0 && o.ReplenishPeriod > TimeSpan.Zero &&
+                           o.MaxConcurrentChecks > 0 && o.MaxQueuedChecks >= 0,
+                "QrPayments:LoginThrottle needs positive PermitsPerUser, PermitsPerAddress, ReplenishPeriod and MaxConcurrentChecks, and MaxQueuedChecks of 0 or more")
             .ValidateOnStart();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<CredentialStore>();

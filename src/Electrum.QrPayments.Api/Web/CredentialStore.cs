@@ -113,7 +113,7 @@ public sealed class CredentialStore
 
         try
         {
-            var result = Check(user, password, digest, address);
+            var result = await CheckAsync(user, password, digest, address);
             mine.SetResult(result);
             return result;
         }
@@ -128,13 +128,21 @@ public sealed class CredentialStore
         }
     }
 
-    private LoginResult Check(string user, string password, byte[] digest, IPAddress? address)
+    private async Task<LoginResult> CheckAsync(string user, string password, byte[] digest, IPAddress? address)
     {
         // Before any PBKDF2 work: a refused attempt costs next to nothing.
         if (!throttle.TryAcquire(user, address, out var retryAfter))
         {
             return LoginResult.Throttled(retryAfter);
         }
+
+        var (slot, wait) = await throttle.EnterCheckAsync(user, address);
+        if (slot is null)
+        {
+            return LoginResult.Throttled(wait);
+        }
+
+        using var held = slot;
 
         Interlocked.Increment(ref passwordChecks);
         if (!callers.TryGetValue(user, out var caller))

@@ -18,6 +18,15 @@ public sealed class LoginThrottleOptions
 
     /// <summary>Each user name (per address) and each address gets one check back per period.</summary>
     public TimeSpan ReplenishPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Checks running at once in this process, whatever addresses they come from: guesses from many
+    /// addresses together can take no more of the CPU than this. Half the cores by default.
+    /// </summary>
+    public int MaxConcurrentChecks { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
+
+    /// <summary>Checks waiting for one of those; beyond this a login is throttled.</summary>
+    public int MaxQueuedChecks { get; set; } = 100;
 }
 
 /// <summary>
@@ -36,6 +45,7 @@ public sealed class LoginThrottle : IAsyncDisposable
 
     private readonly PartitionedRateLimiter<string> byUser;
     private readonly PartitionedRateLimiter<string> byAddress;
+    private readonly ConcurrencyLimiter running;
     private readonly TimeSpan replenishPeriod;
     private readonly TimeProvider time;
     private readonly ILogger<LoginThrottle> logger;
@@ -51,6 +61,12 @@ public sealed class LoginThrottle : IAsyncDisposable
         this.logger = logger;
         byUser = Buckets(o.PermitsPerUser, o.ReplenishPeriod);
         byAddress = Buckets(o.PermitsPerAddress, o.ReplenishPeriod);
+        running = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = o.MaxConcurrentChecks,
+            QueueLimit = o.MaxQueuedChecks,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
     }
 
     /// <summary>
@@ -81,10 +97,28 @@ public sealed class LoginThrottle : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Waits for one of this process's check slots (after <see cref="TryAcquire"/>); null, with how
+    /// long to wait, when too many checks are already waiting. Dispose the lease when the check is done.
+    /// </summary>
+    public async ValueTask<(RateLimitLease? Slot, TimeSpan RetryAfter)> EnterCheckAsync(string user, IPAddress? address)
+    {
+        var slot = await running.AcquireAsync(1);
+        if (slot.IsAcquired)
+        {
+            return (slot, TimeSpan.Zero);
+        }
+
+        slot.Dispose();
+        Report("the cap on checks at once", user, AddressKey(address));
+        return (null, replenishPeriod);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await byUser.DisposeAsync();
         await byAddress.DisposeAsync();
+        await running.DisposeAsync();
     }
 
     private static PartitionedRateLimiter<string> Buckets(int permits, TimeSpan period) =>

@@ -145,10 +145,35 @@ public class LoginThrottleTests
     }
 
     [Fact]
-    public async Task Startup_NonPositiveThrottleSetting_Refuses()
+    public async Task Login_GuessesFromManyAddressesAtOnce_ChecksBeyondTheProcessCapThrottled()
+    {
+        // Every address and user name has permits to spare: only the cap on checks at once can refuse.
+        var settings = Throttle(perUser: 100, perAddress: 100);
+        settings["QrPayments:LoginThrottle:MaxConcurrentChecks"] = "1";
+        settings["QrPayments:LoginThrottle:MaxQueuedChecks"] = "2";
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite), settings);
+        var store = service.Services.GetRequiredService<CredentialStore>();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            AttemptAsync(service, $"203.0.113.{i + 1}", $"guess-{i}")));
+
+        Assert.All(answers, a => Assert.True(a is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests, a.ToString()));
+        // One check at a time and two waiting: most of 40 at once are refused without a check.
+        Assert.Contains(HttpStatusCode.TooManyRequests, answers);
+        Assert.Equal(answers.Count(a => a == HttpStatusCode.Unauthorized), store.PasswordChecks);
+        Assert.Contains(service.Logs.Lines, l => l.Contains("the cap on checks at once", StringComparison.Ordinal));
+        using var later = service.CreateClient(IPAddress.Parse("198.51.100.1"), QrService.Client, QrService.ClientPassword);
+        Assert.Equal(HttpStatusCode.NotFound, (await later.GetAsync("/qr/v1/nothing-here")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("PermitsPerAddress", "0")]
+    [InlineData("MaxConcurrentChecks", "0")]
+    [InlineData("MaxQueuedChecks", "-1")]
+    public async Task Startup_OutOfRangeThrottleSetting_Refuses(string setting, string value)
     {
         await using var service = new QrService(TestDatabase.Create(Db.Sqlite),
-            new Dictionary<string, string?> { ["QrPayments:LoginThrottle:PermitsPerAddress"] = "0" });
+            new Dictionary<string, string?> { ["QrPayments:LoginThrottle:" + setting] = value });
 
         var error = Assert.ThrowsAny<Exception>(() => service.CreateClient().GetAsync("/health/live").GetAwaiter().GetResult());
 
