@@ -121,6 +121,21 @@ public class PartnerAnswerTests
         Assert.Equal("Partner said no", item.LastError);
     }
 
+    // Not an answer the interface defines for an advice: it ends, for operators to look at and requeue.
+    [Theory]
+    [InlineData(203)]
+    [InlineData(204)]
+    [InlineData(206)]
+    public async Task Advice_PartnerAnswersAnother2xx_ItemEndsFailedForOperators(int status)
+    {
+        await using var flow = await Flow.StartAsync(Db.Sqlite);
+        await ConfirmAgainstAsync(flow, new Behaviour { Action = SimAction.Respond, Status = status });
+
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Single().State == OutboxState.Failed, "the advice to fail");
+        var item = (await flow.OutboxAsync()).Single();
+        Assert.Equal((status, 1), (item.LastStatus, item.Attempts));
+    }
+
     [Theory]
     [InlineData(503, null)]
     [InlineData(503, ErrorBody)]

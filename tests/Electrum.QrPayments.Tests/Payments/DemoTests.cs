@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Electrum.QrPayments.PartnerSimulator;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -11,7 +10,7 @@ public class DemoTests
     [Fact]
     public async Task Demo_AgainstRunningService_RunsWholeLifecycleAndExitsZero()
     {
-        var partnerPort = FreePort();
+        var partnerPort = Loopback.FreePort();
         await using var service = new QrService(TestDatabase.Create(Db.Sqlite), new Dictionary<string, string?>
         {
             ["QrPayments:Partners:0:BaseUrl"] = $"http://127.0.0.1:{partnerPort}/qr/v1",
@@ -63,12 +62,5 @@ public class DemoTests
         Assert.Equal(202, status);
         Assert.Equal(HttpStatusCode.Created, (await paying).Status);
         Assert.Equal("tok-sim", Assert.Single(partner.Received<PaymentRequest>(SimulatorState.Pay)).PartnerPaymentToken);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

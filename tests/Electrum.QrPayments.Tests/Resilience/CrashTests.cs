@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Sockets;
 using Electrum.QrPayments.Api.Advices;
 using Electrum.QrPayments.Api.Payments;
 using Electrum.QrPayments.Api.Persistence;
@@ -51,7 +50,7 @@ public class CrashTests(ITestOutputHelper output)
         }
 
         await using var database = TestDatabase.Create(db);
-        await using var service = new ServiceProcess(database, partner, FreePort(), new Dictionary<string, string>
+        await using var service = new ServiceProcess(database, partner, Loopback.FreePort(), new Dictionary<string, string>
         {
             ["QrPayments__ScanWait"] = "00:00:03",
             ["QrPayments__PartnerTimeout"] = "00:00:02",
@@ -224,12 +223,5 @@ public class CrashTests(ITestOutputHelper output)
         {
             return null;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Electrum.QrPayments.Api.Advices;
 using Electrum.QrPayments.Api.Persistence;
 using Electrum.QrPayments.Contracts.Client;
@@ -17,8 +16,8 @@ public class TwoProcessTests(ITestOutputHelper output)
         await using var partner = await Partner.StartAsync();
         await using var database = TestDatabase.Create(Db.Postgres);
         var settings = new Dictionary<string, string> { ["QrPayments__Outbox__PollInterval"] = "00:00:00.050" };
-        await using var a = new ServiceProcess(database, partner, FreePort(), settings);
-        await using var b = new ServiceProcess(database, partner, FreePort(), settings);
+        await using var a = new ServiceProcess(database, partner, Loopback.FreePort(), settings);
+        await using var b = new ServiceProcess(database, partner, Loopback.FreePort(), settings);
         await a.StartAsync();
         await b.StartAsync();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
@@ -61,12 +60,5 @@ public class TwoProcessTests(ITestOutputHelper output)
         Assert.Equal(count, partner.State.ReceivedMessages.Count(r => r.Operation == SimulatorState.Pay));
         Assert.Equal(count, received.Count);
         Assert.Equal(queued.Order(), received.Order()!);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

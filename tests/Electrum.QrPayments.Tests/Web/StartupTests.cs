@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Electrum.QrPayments.Contracts.Client;
 using Electrum.QrPayments.PartnerSimulator;
 
@@ -13,7 +12,7 @@ public class StartupTests
     {
         await using var partner = await Partner.StartAsync();
         await using var database = TestDatabase.Create(db);
-        await using var service = new ServiceProcess(database, partner, FreePort(), new Dictionary<string, string>
+        await using var service = new ServiceProcess(database, partner, Loopback.FreePort(), new Dictionary<string, string>
         {
             ["Serilog__MinimumLevel"] = "Information",
             // Recovery runs its first pass at start-up and then again while we watch.
@@ -39,12 +38,5 @@ public class StartupTests
         Assert.Contains(lines, l => l.Contains("\"Level\":\"Information\"", StringComparison.Ordinal));
         var noisy = lines.Where(l => !l.Contains("\"Level\":\"Information\"", StringComparison.Ordinal)).ToList();
         Assert.True(noisy.Count == 0, string.Join("\n", noisy));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
