@@ -95,8 +95,37 @@ public static class SimulatorApp
 
     private static async Task Serve(HttpContext context, SimulatorState state, string operation, SimulatorOptions options)
     {
-        using var document = await JsonDocument.ParseAsync(context.Request.Body);
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            await Write(context, StatusCodes.Status400BadRequest, FormatError("body is not JSON"));
+            return;
+        }
+
+        using var owned = document;
         var body = document.RootElement;
+        // A partner refuses what it cannot read with an ErrorDetail, as the interface asks; never a 500.
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            await Write(context, StatusCodes.Status400BadRequest, FormatError("body is not a JSON object"));
+            return;
+        }
+
+        PaymentRequest? request = null;
+        try
+        {
+            request = operation == SimulatorState.Pay ? body.Deserialize<PaymentRequest>(QrJson.Options) : null;
+        }
+        catch (JsonException e)
+        {
+            await Write(context, StatusCodes.Status400BadRequest, FormatError(e.Path ?? "body"));
+            return;
+        }
+
         var tranId = body.TryGetProperty("tranId", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         var behaviour = state.Decide(operation, tranId);
         state.Record(operation, body, behaviour.Action switch
@@ -134,13 +163,12 @@ public static class SimulatorApp
                 return;
         }
 
-        if (operation != SimulatorState.Pay)
+        if (request is null)
         {
             await Write(context, StatusCodes.Status202Accepted, body);
             return;
         }
 
-        var request = body.Deserialize<PaymentRequest>(QrJson.Options)!;
         var reference = Guid.NewGuid().ToString("N")[..12].ToUpperInvariant();
         var response = new PaymentResponse
         {
@@ -158,9 +186,17 @@ public static class SimulatorApp
         await Write(context, StatusCodes.Status201Created, response);
     }
 
+    private static ErrorDetail FormatError(string what) => new()
+    {
+        Id = Guid.NewGuid().ToString(),
+        ErrorType = ErrorType.FormatError,
+        ErrorMessage = "Malformed message",
+        DetailMessage = new System.Text.Json.Nodes.JsonObject { ["field"] = what },
+    };
+
     private static ErrorDetail Error(JsonElement body, ErrorType type, string message) => new()
     {
-        Id = body.TryGetProperty("id", out var id) ? id.GetString() : Guid.NewGuid().ToString(),
+        Id = body.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : Guid.NewGuid().ToString(),
         ErrorType = type,
         ErrorMessage = message,
     };

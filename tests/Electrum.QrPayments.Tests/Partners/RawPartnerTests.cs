@@ -141,6 +141,26 @@ public class RawPartnerTests
         Assert.Equal("tok-raw", scan.PartnerPaymentToken);
     }
 
+    // The simulator is a partner for people to try the service against: what it cannot read gets the interface's 400.
+    [Theory]
+    [InlineData("payments", "null")]
+    [InlineData("payments/confirmations", "[]")]
+    [InlineData("payments/reversals", "not json")]
+    [InlineData("payments", "{\"id\":1,\"amounts\":{\"requestAmount\":{\"amount\":\"ten\"}}}")]
+    public async Task Simulator_BodyItCannotRead_Returns400FormatError(string path, string body)
+    {
+        await using var partner = await Partner.StartAsync();
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = QrPaymentsClient.BasicAuthorization(QrService.PartnerUpstreamUser, QrService.PartnerUpstreamPassword);
+
+        using var response = await http.PostAsync(new Uri(partner.Root, "qr/v1/" + path), new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = await response.Content.ReadFromJsonAsync<ErrorDetail>(QrJson.Options);
+        Assert.Equal(ErrorType.FormatError, error!.ErrorType);
+        Assert.Empty(partner.State.ReceivedMessages);
+    }
+
     // The raw partner itself: what it must refuse, so that the tests above can pass only honestly.
     [Fact]
     public async Task RawPartner_ChunkedJsonContent_Refused411AndRecorded()
