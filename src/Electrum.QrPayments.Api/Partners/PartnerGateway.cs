@@ -23,7 +23,7 @@ public sealed partial class PartnerGateway
 {
     public const string HttpClientName = "partners";
 
-    /// <summary>The largest partner answer read; a larger one is an answer we cannot read.</summary>
+    /// <summary>The largest partner answer read; a larger body is left unread and the status alone decides (as for no body).</summary>
     public const int MaxAnswerBytes = 4 * 1024 * 1024;
 
     private readonly IHttpClientFactory httpClients;

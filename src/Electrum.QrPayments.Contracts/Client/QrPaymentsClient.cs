@@ -70,8 +70,8 @@ public sealed class QrPaymentsClient
         message.Headers.Authorization = authorization;
         message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
 
-        using var response = await http.SendAsync(message, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
-        var content = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        var content = await ReadAtMostAsync(response.Content, http.MaxResponseContentBufferSize, ct).ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
         {
             var typed = expectBody && content.Length > 0 ? TryRead<TResponse>(content) : null;
@@ -79,6 +79,34 @@ public sealed class QrPaymentsClient
         }
 
         return new QrResponse<TResponse>(response.StatusCode, null, content.Length > 0 ? TryRead<ErrorDetail>(content) : null);
+    }
+
+    // A body over the transport's buffer limit counts as no body (and is not read): the status still decides.
+    private static async Task<byte[]> ReadAtMostAsync(HttpContent content, long limit, CancellationToken ct)
+    {
+        if (content.Headers.ContentLength > limit)
+        {
+            return [];
+        }
+
+        var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    return [];
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.ToArray();
+        }
     }
 
     // A peer's malformed body is reported as a missing body, never thrown: the status still decides.

@@ -198,6 +198,39 @@ public class PartnerAnswerTests
         Assert.Equal(3, flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm).Count);
     }
 
+    // Over the 4 MiB read limit the body is left unread and the status decides: a 202 delivers the advice once.
+    [Fact]
+    public async Task Advice_Partner202WithBodyOverTheReadLimit_DeliveredOnce()
+    {
+        await using var flow = await Flow.StartAsync(Db.Sqlite);
+        var huge = $$"""{"blob":"{{new string('x', 5 * 1024 * 1024)}}"}""";
+        await ConfirmAgainstAsync(flow, new Behaviour { Action = SimAction.Respond, Status = 202, Body = huge });
+
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Single().State == OutboxState.Delivered, "the advice to be delivered");
+        flow.Clock.Advance(TimeSpan.FromMinutes(2));
+        await Task.Delay(200);
+
+        var item = (await flow.OutboxAsync()).Single();
+        Assert.Equal((OutboxState.Delivered, 1, (int?)202), (item.State, item.Attempts, item.LastStatus));
+        Assert.Single(flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm));
+    }
+
+    [Fact]
+    public async Task Pay_Partner201WithBodyOverTheReadLimit_504AndOneTimeoutReversal()
+    {
+        await using var flow = await Flow.StartAsync(Db.Sqlite);
+        var code = await flow.CodeAsync();
+        var huge = $$"""{"blob":"{{new string('x', 5 * 1024 * 1024)}}"}""";
+        await flow.Partner.Control.SetAsync(new Behaviour { Action = SimAction.Respond, Status = 201, Body = huge }, SimulatorState.Pay);
+        var payment = Flow.PaymentFor(code.TranId!);
+
+        var paid = await flow.PayAndScanAsync(payment);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, paid.Status);
+        Assert.Equal(PaymentState.TimedOut, await flow.StateAsync(payment.Id!));
+        await flow.SingleReversalOfSinglePaymentAsync();
+    }
+
     private static async Task<OutboxMessage> ConfirmAgainstAsync(Flow flow, Behaviour behaviour)
     {
         var request = await flow.ApprovedPaymentAsync();
