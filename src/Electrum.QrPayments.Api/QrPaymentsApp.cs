@@ -39,8 +39,8 @@ public static class QrPaymentsApp
         services.AddQrDatabase(builder.Configuration);
         services.AddOptions<LoginThrottleOptions>().Bind(builder.Configuration.GetSection(LoginThrottleOptions.Section))
             .Validate(o => o.PermitsPerUser > 0 && o.PermitsPerAddress > 0 && o.ReplenishPeriod > TimeSpan.Zero &&
-                           o.MaxConcurrentChecks > 0 && o.MaxQueuedChecks >= 0,
-                "QrPayments:LoginThrottle needs positive PermitsPerUser, PermitsPerAddress, ReplenishPeriod and MaxConcurrentChecks, and MaxQueuedChecks of 0 or more")
+                           o.MaxConcurrentChecks > 0 && o.MaxQueuedChecks >= 0 && o.MaxCheckWait > TimeSpan.Zero,
+                "QrPayments:LoginThrottle needs positive PermitsPerUser, PermitsPerAddress, ReplenishPeriod, MaxConcurrentChecks and MaxCheckWait, and MaxQueuedChecks of 0 or more")
             .ValidateOnStart();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<CredentialStore>();

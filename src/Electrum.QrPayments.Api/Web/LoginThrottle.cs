@@ -27,6 +27,9 @@ public sealed class LoginThrottleOptions
 
     /// <summary>Checks waiting for one of those; beyond this a login is throttled.</summary>
     public int MaxQueuedChecks { get; set; } = 100;
+
+    /// <summary>How long a check waits for a slot before the login is throttled instead.</summary>
+    public TimeSpan MaxCheckWait { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -47,6 +50,7 @@ public sealed class LoginThrottle : IAsyncDisposable
     private readonly PartitionedRateLimiter<string> byAddress;
     private readonly ConcurrencyLimiter running;
     private readonly TimeSpan replenishPeriod;
+    private readonly TimeSpan maxCheckWait;
     private readonly TimeProvider time;
     private readonly ILogger<LoginThrottle> logger;
     private readonly Lock reportLock = new();
@@ -57,6 +61,7 @@ public sealed class LoginThrottle : IAsyncDisposable
     {
         var o = options.Value;
         replenishPeriod = o.ReplenishPeriod;
+        maxCheckWait = o.MaxCheckWait;
         this.time = time;
         this.logger = logger;
         byUser = Buckets(o.PermitsPerUser, o.ReplenishPeriod);
@@ -99,17 +104,28 @@ public sealed class LoginThrottle : IAsyncDisposable
 
     /// <summary>
     /// Waits for one of this process's check slots (after <see cref="TryAcquire"/>); null, with how
-    /// long to wait, when too many checks are already waiting. Dispose the lease when the check is done.
+    /// long to wait, when too many checks are already waiting or none came free in time, so a
+    /// caller is answered 429 promptly rather than kept waiting behind guesses. Dispose the lease
+    /// when the check is done.
     /// </summary>
     public async ValueTask<(RateLimitLease? Slot, TimeSpan RetryAfter)> EnterCheckAsync(string user, IPAddress? address)
     {
-        var slot = await running.AcquireAsync(1);
-        if (slot.IsAcquired)
+        using var timeout = new CancellationTokenSource(maxCheckWait, time);
+        try
         {
-            return (slot, TimeSpan.Zero);
+            var slot = await running.AcquireAsync(1, timeout.Token);
+            if (slot.IsAcquired)
+            {
+                return (slot, TimeSpan.Zero);
+            }
+
+            slot.Dispose();
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            // Waited long enough: throttled like a full queue.
         }
 
-        slot.Dispose();
         Report("the cap on checks at once", user, AddressKey(address));
         return (null, replenishPeriod);
     }

@@ -144,13 +144,17 @@ public class LoginThrottleTests
         clients.ForEach(c => c.Dispose());
     }
 
-    [Fact]
-    public async Task Login_GuessesFromManyAddressesAtOnce_ChecksBeyondTheProcessCapThrottled()
+    // A short queue refuses at once; a long one refuses those that wait longer than MaxCheckWait.
+    [Theory]
+    [InlineData(2, "00:00:30")]
+    [InlineData(100, "00:00:00.200")]
+    public async Task Login_GuessesFromManyAddressesAtOnce_ChecksBeyondTheProcessCapThrottled(int queued, string maxWait)
     {
         // Every address and user name has permits to spare: only the cap on checks at once can refuse.
         var settings = Throttle(perUser: 100, perAddress: 100);
         settings["QrPayments:LoginThrottle:MaxConcurrentChecks"] = "1";
-        settings["QrPayments:LoginThrottle:MaxQueuedChecks"] = "2";
+        settings["QrPayments:LoginThrottle:MaxQueuedChecks"] = queued.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["QrPayments:LoginThrottle:MaxCheckWait"] = maxWait;
         await using var service = new QrService(TestDatabase.Create(Db.Sqlite), settings);
         var store = service.Services.GetRequiredService<CredentialStore>();
 
@@ -158,7 +162,7 @@ public class LoginThrottleTests
             AttemptAsync(service, $"203.0.113.{i + 1}", $"guess-{i}")));
 
         Assert.All(answers, a => Assert.True(a is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests, a.ToString()));
-        // One check at a time and two waiting: most of 40 at once are refused without a check.
+        // One check at a time (about 30 ms each): of 40 at once, those that cannot wait are refused without a check.
         Assert.Contains(HttpStatusCode.TooManyRequests, answers);
         Assert.Equal(answers.Count(a => a == HttpStatusCode.Unauthorized), store.PasswordChecks);
         Assert.Contains(service.Logs.Lines, l => l.Contains("the cap on checks at once", StringComparison.Ordinal));
@@ -170,6 +174,7 @@ public class LoginThrottleTests
     [InlineData("PermitsPerAddress", "0")]
     [InlineData("MaxConcurrentChecks", "0")]
     [InlineData("MaxQueuedChecks", "-1")]
+    [InlineData("MaxCheckWait", "00:00:00")]
     public async Task Startup_OutOfRangeThrottleSetting_Refuses(string setting, string value)
     {
         await using var service = new QrService(TestDatabase.Create(Db.Sqlite),
