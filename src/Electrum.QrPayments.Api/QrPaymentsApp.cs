@@ -75,8 +75,8 @@ public static class QrPaymentsApp
         services.AddSingleton<PartnerGateway>();
         services.AddOptions<OutboxOptions>().Bind(builder.Configuration.GetSection(OutboxOptions.Section))
             .Validate(o => o.PollInterval > TimeSpan.Zero && o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay
-                      && o.BatchSize > 0 && o.PartnerConcurrency > 0,
-                "QrPayments:Outbox needs positive PollInterval, RetryBaseDelay, BatchSize and PartnerConcurrency, RetryMaxDelay >= RetryBaseDelay")
+                      && o.PartnerConcurrency > 0 && o.BatchSize > o.PartnerConcurrency,
+                "QrPayments:Outbox needs positive PollInterval, RetryBaseDelay and PartnerConcurrency, BatchSize > PartnerConcurrency, RetryMaxDelay >= RetryBaseDelay")
             .ValidateOnStart();
         services.AddHostedService<OutboxDispatcher>();
         services.AddHostedService<PaymentSweeper>();

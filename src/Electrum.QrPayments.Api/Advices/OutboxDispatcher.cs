@@ -183,7 +183,8 @@ public sealed partial class OutboxDispatcher(
         signal.Notify();
     }
 
-    // PostgreSQL: one statement; rows another dispatcher is claiming right now are skipped, not waited for.
+    // PostgreSQL: one statement; rows another dispatcher is claiming right now are skipped, not waited
+    // for, and the picked rows are checked again (another instance may have tried one meanwhile).
     private static async Task<List<OutboxMessage>> ClaimWithSkipLockedAsync(QrDbContext db, List<OutboxMessage> picked, string lease,
         DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct)
     {
@@ -192,7 +193,7 @@ public sealed partial class OutboxDispatcher(
             UPDATE outbox SET lease_owner = {lease}, lease_until = {leaseUntil.UtcDateTime}, attempts = attempts + 1
             WHERE id IN (
                 SELECT o.id FROM outbox o
-                WHERE o.id = ANY ({ids}) AND o.state = 'Pending'
+                WHERE o.id = ANY ({ids}) AND o.state = 'Pending' AND o.next_attempt_at <= {now.UtcDateTime}
                   AND (o.lease_until IS NULL OR o.lease_until < {now.UtcDateTime})
                 FOR UPDATE SKIP LOCKED)
             RETURNING *
@@ -207,7 +208,7 @@ public sealed partial class OutboxDispatcher(
         foreach (var item in picked)
         {
             var won = await db.Outbox
-                .Where(o => o.Id == item.Id && o.State == OutboxState.Pending && (o.LeaseUntil == null || o.LeaseUntil < now))
+                .Where(o => o.Id == item.Id && o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(o => o.LeaseOwner, lease)
                     .SetProperty(o => o.LeaseUntil, leaseUntil)

@@ -199,8 +199,15 @@ public sealed class PayHandler(
 
     private static QrException PartnerRefusal(PartnerOutcome outcome)
     {
-        // The partner's status and error type pass through; its auth failure is ours, not the POS's.
-        var status = outcome.Status is 401 or 403 or 407 || outcome.Status is null ? StatusCodes.Status503ServiceUnavailable : outcome.Status.Value;
+        // The partner's status and error type pass through, with two exceptions: its auth failure is
+        // ours, not the POS's (503), and its 404 becomes 400, since the interface counts a 404 as
+        // successful in some contexts and a POS must never take a declined payment for a paid one.
+        var status = outcome.Status switch
+        {
+            null or 401 or 403 or 407 => StatusCodes.Status503ServiceUnavailable,
+            404 => StatusCodes.Status400BadRequest,
+            var partnerStatus => partnerStatus.Value,
+        };
         var detail = ErrorDetails.Reason("the partner declined the payment");
         detail["partnerStatus"] = outcome.Status;
         // Passed on when small: a partner's megabyte of detail is not the POS's to carry.

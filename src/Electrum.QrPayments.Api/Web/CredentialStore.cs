@@ -37,7 +37,9 @@ public sealed class CredentialStore
     private readonly ConcurrentDictionary<(string User, string Digest), Task<LoginResult>> checking = new();
     private readonly LoginThrottle throttle;
     private readonly string decoy;
+    private readonly ConcurrentDictionary<int, string> paddings = new();
     private long passwordChecks;
+    private long iterationsSpent;
 
     public CredentialStore(IOptions<QrPaymentsOptions> options, IHostEnvironment environment, LoginThrottle throttle)
     {
@@ -57,6 +59,9 @@ public sealed class CredentialStore
 
     /// <summary>Password checks done so far (PBKDF2 outside Development): the work the throttle bounds.</summary>
     internal long PasswordChecks => Interlocked.Read(ref passwordChecks);
+
+    /// <summary>PBKDF2 iterations spent on logins so far.</summary>
+    internal long IterationsSpent => Interlocked.Read(ref iterationsSpent);
 
     private void Add(IEnumerable<CredentialOptions> entries, CallerRole role, IHostEnvironment environment)
     {
@@ -147,19 +152,31 @@ public sealed class CredentialStore
         Interlocked.Increment(ref passwordChecks);
         if (!callers.TryGetValue(user, out var caller))
         {
-            SecretHasher.Verify(password, decoy);
+            Verify(password, decoy);
             return LoginResult.Refused;
         }
 
         var ok = SecretHasher.IsHash(caller.Secret)
-            ? SecretHasher.Verify(password, caller.Secret)
+            ? Verify(password, caller.Secret)
             : CryptographicOperations.FixedTimeEquals(digest, SHA256.HashData(Encoding.UTF8.GetBytes(caller.Secret)));
         if (!ok)
         {
+            // A wrong password for a cheaper hash costs as much as an unknown name, so timing does not tell which names exist.
+            if (SecretHasher.Iterations(caller.Secret) is { } own && own < DecoyIterations)
+            {
+                Verify(password, paddings.GetOrAdd(DecoyIterations - own, SecretHasher.Decoy));
+            }
+
             return LoginResult.Refused;
         }
 
         verified[user] = digest;
         return LoginResult.Accepted(caller.Role);
+    }
+
+    private bool Verify(string password, string hash)
+    {
+        Interlocked.Add(ref iterationsSpent, SecretHasher.Iterations(hash) ?? 0);
+        return SecretHasher.Verify(password, hash);
     }
 }

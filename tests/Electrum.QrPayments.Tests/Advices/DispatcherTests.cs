@@ -44,11 +44,6 @@ public class DispatcherTests
         var confirmed = fast.Received<PaymentConfirmation>(SimulatorState.Confirm);
         Assert.Equal(50, confirmed.Select(c => c.RequestId).Distinct().Count());
         Assert.All(confirmed, c => Assert.Contains(c.RequestId, sentUpstream));
-        // Each payment's pay reached the fast partner before its confirmation.
-        var log = fast.State.ReceivedMessages.ToList();
-        Assert.All(confirmed, c => Assert.True(
-            log.FindIndex(r => r.Operation == SimulatorState.Pay && r.Body.GetProperty("id").GetString() == c.RequestId) <
-            log.FindIndex(r => r.Operation == SimulatorState.Confirm && r.Body.GetProperty("requestId").GetString() == c.RequestId)));
         // The slow partner holds only its own slots, and nothing of its was answered.
         var slowCalls = slow.State.ReceivedMessages.Count(r => r.Operation == SimulatorState.Confirm);
         Assert.InRange(slowCalls, 1, new OutboxOptions().PartnerConcurrency);
@@ -57,6 +52,9 @@ public class DispatcherTests
         await Flow.UntilAsync(async () => (await service.WithDbAsync(d => Task.FromResult(
                 d.Outbox.Count(o => o.PartnerId == FastPartner && o.State == OutboxState.Delivered)))) == 50,
             "the fast partner's deliveries to be recorded");
+        // Each went out once: none waited for a slow slot, timed out, and was sent again.
+        Assert.All(await service.WithDbAsync(d => Task.FromResult(d.Outbox.Where(o => o.PartnerId == FastPartner).ToList())),
+            o => Assert.Equal(1, o.Attempts));
     }
 
     [Theory]
@@ -107,6 +105,23 @@ public class DispatcherTests
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o.State == OutboxState.Delivered), "the first result to be recorded");
         Assert.Equal(1, (await flow.OutboxAsync()).First().Attempts);
         Assert.Single(flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm), c => c.TranId == first.TranId);
+    }
+
+    // One partner allowed every slot could stall all the others.
+    [Theory]
+    [InlineData("8", "8")]
+    [InlineData("4", "0")]
+    public async Task Startup_PartnerConcurrencyNotUnderBatchSize_Refuses(string batchSize, string partnerConcurrency)
+    {
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite), new Dictionary<string, string?>
+        {
+            ["QrPayments:Outbox:BatchSize"] = batchSize,
+            ["QrPayments:Outbox:PartnerConcurrency"] = partnerConcurrency,
+        });
+
+        var error = Assert.ThrowsAny<Exception>(() => service.CreateClient().GetAsync("/health/live").GetAwaiter().GetResult());
+
+        Assert.Contains("BatchSize > PartnerConcurrency", error.ToString(), StringComparison.Ordinal);
     }
 
     // Payments approved by one partner (it scans them), each on its own code; returns the POS's ids.

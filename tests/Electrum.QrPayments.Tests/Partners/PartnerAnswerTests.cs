@@ -57,9 +57,16 @@ public class PartnerAnswerTests
     [InlineData(503, null, ErrorType.DeclinedByPartner)]
     [InlineData(503, ErrorBody, ErrorType.GeneralError)]
     [InlineData(400, ErrorBody, ErrorType.GeneralError)]
-    [InlineData(404, ErrorBody, ErrorType.GeneralError)]
     [InlineData(422, ErrorBody, ErrorType.GeneralError)]
-    public async Task Pay_PartnerAnswerOfDecline_PosGetsStatusAndNoReversal(int status, string? body, ErrorType expected)
+    public async Task Pay_PartnerAnswerOfDecline_PosGetsStatusAndNoReversal(int status, string? body, ErrorType expected) =>
+        await AssertDeclineAsync(status, body, status, expected);
+
+    // The interface counts a 404 as successful in some contexts: the POS gets 400 for the decline.
+    [Fact]
+    public Task Pay_PartnerDeclinesWith404_PosGets400WithThePartnersStatus() =>
+        AssertDeclineAsync(404, ErrorBody, 400, ErrorType.GeneralError);
+
+    private static async Task AssertDeclineAsync(int status, string? body, int toPos, ErrorType expected)
     {
         await using var flow = await Flow.StartAsync(Db.Sqlite);
         var code = await flow.CodeAsync();
@@ -68,8 +75,9 @@ public class PartnerAnswerTests
 
         var paid = await flow.PayAndScanAsync(payment);
 
-        Assert.Equal(status, (int)paid.Status);
+        Assert.Equal(toPos, (int)paid.Status);
         Assert.Equal(expected, paid.Error!.ErrorType);
+        Assert.Equal(status, paid.Error.DetailMessage!["partnerStatus"]!.GetValue<int>());
         Assert.Equal(PaymentState.Declined, await flow.StateAsync(payment.Id!));
         Assert.Empty(await flow.OutboxAsync());
     }
