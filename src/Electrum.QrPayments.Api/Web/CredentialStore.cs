@@ -136,12 +136,12 @@ public sealed class CredentialStore
     private async Task<LoginResult> CheckAsync(string user, string password, byte[] digest, IPAddress? address)
     {
         // Before any PBKDF2 work: a refused attempt costs next to nothing.
-        if (!throttle.TryAcquire(user, address, out var retryAfter))
+        if (!throttle.TryAcquire(user, callers.ContainsKey(user), address, out var retryAfter))
         {
             return LoginResult.Throttled(retryAfter);
         }
 
-        var (slot, wait) = await throttle.EnterCheckAsync(user, address);
+        var (slot, wait) = await throttle.EnterCheckAsync(user, callers.ContainsKey(user), address);
         if (slot is null)
         {
             return LoginResult.Throttled(wait);

@@ -79,14 +79,14 @@ public sealed class LoginThrottle : IAsyncDisposable
     /// the user name from that address, has none left. The address is asked first, so a throttled
     /// address cannot drain the buckets of the user names it tries.
     /// </summary>
-    public bool TryAcquire(string user, IPAddress? address, out TimeSpan retryAfter)
+    public bool TryAcquire(string user, bool knownUser, IPAddress? address, out TimeSpan retryAfter)
     {
         var addressKey = AddressKey(address);
         using var addressLease = byAddress.AttemptAcquire(addressKey);
         if (!addressLease.IsAcquired)
         {
             retryAfter = RetryAfter(addressLease);
-            Report("address", user, addressKey);
+            Report("address", Shown(user, knownUser), addressKey);
             return false;
         }
 
@@ -94,7 +94,7 @@ public sealed class LoginThrottle : IAsyncDisposable
         if (!userLease.IsAcquired)
         {
             retryAfter = RetryAfter(userLease);
-            Report("user name", user, addressKey);
+            Report("user name", Shown(user, knownUser), addressKey);
             return false;
         }
 
@@ -108,7 +108,7 @@ public sealed class LoginThrottle : IAsyncDisposable
     /// caller is answered 429 promptly rather than kept waiting behind guesses. Dispose the lease
     /// when the check is done.
     /// </summary>
-    public async ValueTask<(RateLimitLease? Slot, TimeSpan RetryAfter)> EnterCheckAsync(string user, IPAddress? address)
+    public async ValueTask<(RateLimitLease? Slot, TimeSpan RetryAfter)> EnterCheckAsync(string user, bool knownUser, IPAddress? address)
     {
         using var timeout = new CancellationTokenSource(maxCheckWait, time);
         try
@@ -126,7 +126,7 @@ public sealed class LoginThrottle : IAsyncDisposable
             // Waited long enough: throttled like a full queue.
         }
 
-        Report("the cap on checks at once", user, AddressKey(address));
+        Report("the cap on checks at once", Shown(user, knownUser), AddressKey(address));
         return (null, replenishPeriod);
     }
 
@@ -195,6 +195,10 @@ public sealed class LoginThrottle : IAsyncDisposable
             "Failed logins throttled: {Refused} password check(s) refused since the last report; latest by {Limit} for user name {User} from {Address}",
             refused, limit, Printable(user), address);
     }
+
+    // A name that is not configured may be anything a caller typed, a password pasted in the wrong
+    // field included: it is never logged.
+    private static string Shown(string user, bool knownUser) => knownUser ? Printable(user) : "(not configured)";
 
     private static string Printable(string user)
     {
