@@ -22,7 +22,7 @@ public static class Database
             switch (sp.GetRequiredService<IOptions<QrPaymentsOptions>>().Value.Database)
             {
                 case DatabaseProvider.Postgres:
-                    options.UseNpgsql(connectionString);
+                    options.UseNpgsql(PostgresDefaults(connectionString));
                     break;
                 default:
                     options.UseSqlite(connectionString).AddInterceptors(sp.GetRequiredService<SqliteWriteGate>());
@@ -49,6 +49,29 @@ public static class Database
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// Npgsql settings for how EF uses connections: every query borrows a pooled connection, and
+    /// resetting it on return (DISCARD ALL) would cost a round trip and a server transaction each
+    /// time and drop its prepared statements. The service keeps no session state, so connections go
+    /// back as they are, and statements used twice stay prepared. A setting in the connection string wins.
+    /// </summary>
+    public static string PostgresDefaults(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = 64;
+        }
+
+        return builder.ConnectionString;
     }
 
     /// <summary>Applies migrations at start-up; EF takes a database lock so racing instances are safe.</summary>
