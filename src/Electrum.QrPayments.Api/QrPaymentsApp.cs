@@ -83,8 +83,8 @@ public static class QrPaymentsApp
         services.AddSingleton<HeldWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<HeldWatcher>());
         // Partner calls are bounded by PartnerTimeout (Polly), not by HttpClient's own timeout. A
-        // redirect is not followed (it would turn a payment POST into a GET), and an answer larger
-        // than any real one is not buffered: both count as answers we cannot read.
+        // redirect is not followed (it would turn a payment POST into a GET): it counts as an answer
+        // we cannot read. A body larger than any real one is not read: its status alone decides.
         services.AddHttpClient(PartnerGateway.HttpClientName, c =>
             {
                 c.Timeout = Timeout.InfiniteTimeSpan;

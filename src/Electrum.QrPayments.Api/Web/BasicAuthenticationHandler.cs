@@ -77,7 +77,7 @@ public sealed class BasicAuthenticationHandler(
             Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             return ErrorDetails.WriteAsync(Context, StatusCodes.Status429TooManyRequests, ErrorType.GeneralError,
                 "Too many failed logins", ErrorDetails.Reason(
-                    $"too many failed logins for this user name or from this address; try again in {seconds} s"));
+                    $"too many failed logins for this user name, from this address or in all; try again in {seconds} s"));
         }
 
         Response.Headers.WWWAuthenticate = "Basic realm=\"Electrum QR Payments\", charset=\"UTF-8\"";

@@ -110,6 +110,13 @@ public sealed class LoginThrottle : IAsyncDisposable
     /// </summary>
     public async ValueTask<(RateLimitLease? Slot, TimeSpan RetryAfter)> EnterCheckAsync(string user, bool knownUser, IPAddress? address)
     {
+        var free = running.AttemptAcquire(1);
+        if (free.IsAcquired)
+        {
+            return (free, TimeSpan.Zero);
+        }
+
+        free.Dispose();
         using var timeout = new CancellationTokenSource(maxCheckWait, time);
         try
         {

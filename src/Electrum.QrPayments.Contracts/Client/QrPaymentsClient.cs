@@ -71,7 +71,7 @@ public sealed class QrPaymentsClient
         message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
 
         using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-        var content = await ReadAtMostAsync(response.Content, http.MaxResponseContentBufferSize, ct).ConfigureAwait(false);
+        var content = await ReadAtMostAsync(response.Content, http.MaxResponseContentBufferSize, http.Timeout, ct).ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
         {
             var typed = expectBody && content.Length > 0 ? TryRead<TResponse>(content) : null;
@@ -82,13 +82,21 @@ public sealed class QrPaymentsClient
     }
 
     // A body over the transport's buffer limit counts as no body (and is not read): the status still decides.
-    private static async Task<byte[]> ReadAtMostAsync(HttpContent content, long limit, CancellationToken ct)
+    // Read after the headers, so HttpClient.Timeout no longer covers it: it is applied here.
+    private static async Task<byte[]> ReadAtMostAsync(HttpContent content, long limit, TimeSpan timeout, CancellationToken callerToken)
     {
         if (content.Headers.ContentLength > limit)
         {
             return [];
         }
 
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(callerToken);
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            bounded.CancelAfter(timeout);
+        }
+
+        var ct = bounded.Token;
         var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {

@@ -107,6 +107,28 @@ public class DispatcherTests
         Assert.Single(flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm), c => c.TranId == first.TranId);
     }
 
+    // Another instance tried the advice between this one's search and its claim: the claim checks
+    // the time again, so the advice waits for its new time instead of going out early.
+    [Theory]
+    [Databases]
+    public async Task Dispatcher_AdviceRetriedElsewhereBetweenSearchAndClaim_NotClaimed(Db db)
+    {
+        Flow? flow = null;
+        var deferral = new DueAdviceDeferral(() => flow!.Service.Database.Kind == Db.Postgres
+            ? new Npgsql.NpgsqlConnection(flow.Service.Database.ConnectionString)
+            : new Microsoft.Data.Sqlite.SqliteConnection(flow.Service.Database.ConnectionString));
+        await using var started = flow = await Flow.StartAsync(db, interceptor: deferral);
+        var request = await flow.ApprovedPaymentAsync();
+
+        Assert.Equal(HttpStatusCode.Accepted, (await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(request.Id!))).Status);
+        await Flow.UntilAsync(() => Task.FromResult(deferral.Deferred), "the search to find the advice");
+        await Task.Delay(1000); // passes every 50 ms
+
+        var item = (await flow.OutboxAsync()).Single();
+        Assert.Equal((OutboxState.Pending, 0, (string?)null), (item.State, item.Attempts, item.LeaseOwner));
+        Assert.Empty(flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm));
+    }
+
     // One partner allowed every slot could stall all the others.
     [Theory]
     [InlineData("8", "8")]
