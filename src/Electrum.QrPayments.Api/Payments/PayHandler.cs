@@ -47,6 +47,9 @@ public sealed class PayHandler(
         var payment = Payment.Request(request.Id!, request.Client.Id!, code.TranId, amount.Amount!.Value, amount.Currency!,
             JsonSerializer.Serialize(request, QrJson.Options), now, now + options.Value.ScanWait);
         db.Payments.Add(payment);
+        // Armed before the insert: whatever changes the payment from then on wakes the hold, so
+        // its first wait needs no read of what was just written.
+        using var woken = signals.Arm(Signals.Payment(payment.Id));
         try
         {
             await db.SaveChangesAsync();
@@ -68,7 +71,7 @@ public sealed class PayHandler(
         // An early scan waiting here wakes at once; one waiting on another instance finds the
         // payment at its watcher's next check, which saves a NOTIFY on every pay.
         signals.NotifyLocal(Signals.Tran(code.TranId));
-        payment = await HoldAsync(payment.Id);
+        payment = await HoldAsync(payment, woken);
         return payment.State switch
         {
             PaymentState.Forwarded => await ForwardAsync(payment, request, code.SingleUse),
@@ -97,32 +100,41 @@ public sealed class PayHandler(
 
     // Waits for the scan; returns the payment once it has left AwaitingScan (matched, reversed or expired).
     // Woken by a signal (this instance or NOTIFY) or by the watcher's shared check; otherwise at the deadline.
-    private async Task<Payment> HoldAsync(Guid paymentId)
+    // Starts from the payment as inserted, with the signal armed before the insert.
+    private async Task<Payment> HoldAsync(Payment payment, Signals.Armed armedBeforeInsert)
     {
-        using var watching = watcher.WatchPayment(paymentId);
-        while (true)
+        using var watching = watcher.WatchPayment(payment.Id);
+        Signals.Armed? rearmed = null;
+        try
         {
-            using var signal = signals.Arm(Signals.Payment(paymentId));
-            var payment = await ReloadAsync(paymentId);
-            if (payment.State != PaymentState.AwaitingScan)
+            while (payment.State == PaymentState.AwaitingScan)
             {
-                return payment;
-            }
-
-            var now = time.GetUtcNow();
-            var remaining = payment.HoldUntil - now;
-            if (remaining <= TimeSpan.Zero)
-            {
-                payment.ExpireHold(now);
-                if (await TrySaveAsync())
+                var now = time.GetUtcNow();
+                var remaining = payment.HoldUntil - now;
+                if (remaining <= TimeSpan.Zero)
                 {
-                    return payment;
+                    payment.ExpireHold(now);
+                    if (await TrySaveAsync())
+                    {
+                        return payment;
+                    }
+                }
+                else
+                {
+                    await signals.WaitAsync(rearmed ?? armedBeforeInsert, remaining);
                 }
 
-                continue;
+                // Armed before the read, so a change right after it still wakes the next wait.
+                rearmed?.Dispose();
+                rearmed = signals.Arm(Signals.Payment(payment.Id));
+                payment = await ReloadAsync(payment.Id);
             }
 
-            await signals.WaitAsync(signal, remaining);
+            return payment;
+        }
+        finally
+        {
+            rearmed?.Dispose();
         }
     }
 
@@ -138,11 +150,16 @@ public sealed class PayHandler(
         var outcome = await partners.PayAsync(payment.PartnerId!, upstream);
         var response = outcome.Class == OutcomeClass.Successful ? MapBack(outcome.Response!, request, payment) : null;
 
-        // Meanwhile a POS reversal may have set its flag (re-apply on the lost race), or recovery may
-        // have given up on us (after a long stall): then its decision stands and is what we answer.
-        while (true)
+        // Meanwhile a POS reversal may have set its flag, or recovery may have given up on us (after
+        // a long stall): either changed the version, so the save fails and the payment is read
+        // again; a decision already made stands and is what we answer.
+        for (var attempt = 0; ; attempt++)
         {
-            payment = await ReloadAsync(payment.Id);
+            if (attempt > 0)
+            {
+                payment = await ReloadAsync(payment.Id);
+            }
+
             if (payment.State != PaymentState.Forwarded)
             {
                 break;
