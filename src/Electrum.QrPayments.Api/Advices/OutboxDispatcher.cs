@@ -32,8 +32,8 @@ public sealed partial class OutboxDispatcher(
     private readonly string owner = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
     private readonly OutboxOptions settings = outboxOptions.Value;
     private readonly Dictionary<string, int> busyPartners = new(StringComparer.Ordinal);
-    private readonly HashSet<Task> deliveries = [];
-    private readonly HashSet<long> flying = [];
+    // Deliveries in flight, by outbox item id.
+    private readonly Dictionary<long, Task> deliveries = [];
     private readonly Lock gate = new();
     private long passes;
 
@@ -86,7 +86,7 @@ public sealed partial class OutboxDispatcher(
         Task[] running;
         lock (gate)
         {
-            running = [.. deliveries];
+            running = [.. deliveries.Values];
         }
 
         await Task.WhenAll(running);
@@ -105,7 +105,7 @@ public sealed partial class OutboxDispatcher(
         {
             room = settings.BatchSize - deliveries.Count;
             busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
-            ours = [.. flying];
+            ours = [.. deliveries.Keys];
         }
 
         if (room <= 0)
@@ -160,20 +160,18 @@ public sealed partial class OutboxDispatcher(
         lock (gate)
         {
             busyPartners[item.PartnerId] = busyPartners.GetValueOrDefault(item.PartnerId) + 1;
-            flying.Add(item.Id);
             var delivery = Task.Run(() => DeliverAsync(item, ct), CancellationToken.None);
-            deliveries.Add(delivery);
-            _ = delivery.ContinueWith(done => Finish(item, done), CancellationToken.None,
+            deliveries.Add(item.Id, delivery);
+            _ = delivery.ContinueWith(_ => Finish(item), CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
-    private void Finish(OutboxMessage item, Task delivery)
+    private void Finish(OutboxMessage item)
     {
         lock (gate)
         {
-            deliveries.Remove(delivery);
-            flying.Remove(item.Id);
+            deliveries.Remove(item.Id);
             if (--busyPartners[item.PartnerId] == 0)
             {
                 busyPartners.Remove(item.PartnerId);

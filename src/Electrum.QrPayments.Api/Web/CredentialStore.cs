@@ -135,13 +135,14 @@ public sealed class CredentialStore
 
     private async Task<LoginResult> CheckAsync(string user, string password, byte[] digest, IPAddress? address)
     {
+        var known = callers.TryGetValue(user, out var caller);
         // Before any PBKDF2 work: a refused attempt costs next to nothing.
-        if (!throttle.TryAcquire(user, callers.ContainsKey(user), address, out var retryAfter))
+        if (!throttle.TryAcquire(user, known, address, out var retryAfter))
         {
             return LoginResult.Throttled(retryAfter);
         }
 
-        var (slot, wait) = await throttle.EnterCheckAsync(user, callers.ContainsKey(user), address);
+        var (slot, wait) = await throttle.EnterCheckAsync(user, known, address);
         if (slot is null)
         {
             return LoginResult.Throttled(wait);
@@ -150,7 +151,7 @@ public sealed class CredentialStore
         using var held = slot;
 
         Interlocked.Increment(ref passwordChecks);
-        if (!callers.TryGetValue(user, out var caller))
+        if (!known)
         {
             Verify(password, decoy);
             return LoginResult.Refused;
