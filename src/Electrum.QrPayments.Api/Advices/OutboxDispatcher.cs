@@ -198,29 +198,35 @@ public sealed partial class OutboxDispatcher(
             """).AsNoTracking().ToListAsync(ct);
     }
 
-    // SQLite (one writer at a time): claim each with a conditional UPDATE.
-    private static async Task<List<OutboxMessage>> ClaimOneByOneAsync(QrDbContext db, List<OutboxMessage> picked, string lease,
-        DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct)
-    {
-        var claimed = new List<OutboxMessage>();
-        foreach (var item in picked)
+    // SQLite (one writer at a time): claim each with a conditional UPDATE, all in one write.
+    private static Task<List<OutboxMessage>> ClaimOneByOneAsync(QrDbContext db, List<OutboxMessage> picked, string lease,
+        DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct) =>
+        db.WriteAsync(async () =>
         {
-            var won = await db.Outbox
-                .Where(o => o.Id == item.Id && o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
-                .ExecuteUpdateAsync(s => s
-                    .SetProperty(o => o.LeaseOwner, lease)
-                    .SetProperty(o => o.LeaseUntil, leaseUntil)
-                    .SetProperty(o => o.Attempts, o => o.Attempts + 1), ct);
-            if (won == 1)
+            var claimed = new List<OutboxMessage>();
+            foreach (var item in picked)
+            {
+                var won = await db.Outbox
+                    .Where(o => o.Id == item.Id && o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
+                    .ExecuteUpdateAsync(s => s
+                        .SetProperty(o => o.LeaseOwner, lease)
+                        .SetProperty(o => o.LeaseUntil, leaseUntil)
+                        .SetProperty(o => o.Attempts, o => o.Attempts + 1), CancellationToken.None);
+                if (won == 1)
+                {
+                    claimed.Add(item);
+                }
+            }
+
+            // Counted only once the claims are committed.
+            foreach (var item in claimed)
             {
                 item.Attempts++;
                 item.LeaseOwner = lease;
-                claimed.Add(item);
             }
-        }
 
-        return claimed;
-    }
+            return claimed;
+        }, ct);
 
     private async Task DeliverAsync(OutboxMessage item, CancellationToken ct)
     {
@@ -269,7 +275,7 @@ public sealed partial class OutboxDispatcher(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
-        await db.Outbox.Where(o => o.Id == item.Id && o.LeaseOwner == item.LeaseOwner)
+        await db.WriteAsync(() => db.Outbox.Where(o => o.Id == item.Id && o.LeaseOwner == item.LeaseOwner)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(o => o.State, state)
                 .SetProperty(o => o.NextAttemptAt, next)
@@ -277,7 +283,7 @@ public sealed partial class OutboxDispatcher(
                 .SetProperty(o => o.LastError, error)
                 .SetProperty(o => o.CompletedAt, completed)
                 .SetProperty(o => o.LeaseOwner, (string?)null)
-                .SetProperty(o => o.LeaseUntil, (DateTimeOffset?)null));
+                .SetProperty(o => o.LeaseUntil, (DateTimeOffset?)null)));
     }
 
     /// <summary>What a partner said, cut to fit last_error.</summary>

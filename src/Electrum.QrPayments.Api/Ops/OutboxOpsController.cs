@@ -71,9 +71,9 @@ public sealed class OutboxOpsController(QrDbContext db, OutboxSignal signal, Tim
     public async Task<IActionResult> Requeue(long id)
     {
         var now = time.GetUtcNow();
-        var updated = await db.Outbox
+        var updated = await db.WriteAsync(() => db.Outbox
             .Where(o => o.Id == id && o.State != OutboxState.Delivered)
-            .ExecuteUpdateAsync(s => s.SetProperty(o => o.State, OutboxState.Pending).SetProperty(o => o.NextAttemptAt, now));
+            .ExecuteUpdateAsync(s => s.SetProperty(o => o.State, OutboxState.Pending).SetProperty(o => o.NextAttemptAt, now)));
         if (updated == 0)
         {
             throw await db.Outbox.AnyAsync(o => o.Id == id)

@@ -46,6 +46,8 @@ public static class Database
         else
         {
             services.AddSingleton<ISignalTransport, LocalSignalTransport>();
+            services.AddSingleton(sp => new SqliteWriteLane(
+                sp.GetRequiredService<SqliteWriteGate>(), connectionString, sp.GetRequiredService<ILogger<SqliteWriteLane>>()));
         }
 
         return services;

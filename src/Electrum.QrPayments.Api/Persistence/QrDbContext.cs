@@ -17,19 +17,23 @@ public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbConte
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
 
     private SqliteWriteGate? writeGate;
+    private SqliteWriteLane? writeLane;
     private bool gateLooked;
 
-    /// <summary>True while a SaveChanges holds SQLite's write gate (its commands need not take it again).</summary>
+    /// <summary>True while this context writes under SQLite's write gate (its commands need not take it again).</summary>
     internal bool HoldsWriteGate { get; private set; }
 
-    // SQLite: one writer at a time, queued here rather than meeting SQLITE_BUSY (see SqliteWriteGate).
+    // SQLite: one writer at a time, queued rather than meeting SQLITE_BUSY (SqliteWriteGate), and
+    // writes of concurrent requests committed together (SqliteWriteLane).
     private SqliteWriteGate? WriteGate
     {
         get
         {
             if (!gateLooked)
             {
-                writeGate = this.GetService<IDbContextOptions>().FindExtension<CoreOptionsExtension>()?.Interceptors?.OfType<SqliteWriteGate>().FirstOrDefault();
+                var core = this.GetService<IDbContextOptions>().FindExtension<CoreOptionsExtension>();
+                writeGate = core?.Interceptors?.OfType<SqliteWriteGate>().FirstOrDefault();
+                writeLane = writeGate is null ? null : core?.ApplicationServiceProvider?.GetService<SqliteWriteLane>();
                 gateLooked = true;
             }
 
@@ -59,22 +63,72 @@ public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbConte
 
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
-        if (WriteGate is not { } gate)
+        var saved = await WriteAsync(() => base.SaveChangesAsync(acceptAllChangesOnSuccess: false, CancellationToken.None), cancellationToken);
+        if (acceptAllChangesOnSuccess)
         {
-            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            // Only now is the write committed (on SQLite, with its batch).
+            ChangeTracker.AcceptAllChanges();
         }
 
-        await gate.EnterAsync(cancellationToken);
-        HoldsWriteGate = true;
-        try
+        return saved;
+    }
+
+    /// <summary>
+    /// Runs a write of this context (a save, an ExecuteUpdate): on SQLite in the write lane, so it is
+    /// committed with the writes of other requests and returns once that commit is durable;
+    /// elsewhere as it is. Cancellation counts only until the write starts.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<Task<T>> write, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        if (WriteGate is not { } gate)
         {
-            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            return await write();
         }
-        finally
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (writeLane is not { } lane || Database.CurrentTransaction is not null ||
+            Database.GetDbConnection().State != System.Data.ConnectionState.Closed)
         {
-            HoldsWriteGate = false;
-            gate.Leave();
+            // A write inside this context's own transaction stays on its own connection, under the gate.
+            await gate.EnterAsync(cancellationToken);
+            HoldsWriteGate = true;
+            try
+            {
+                return await write();
+            }
+            finally
+            {
+                HoldsWriteGate = false;
+                gate.Leave();
+            }
         }
+
+        var result = default(T)!;
+        await lane.RunAsync(async (connection, transaction) =>
+        {
+            var own = Database.GetConnectionString();
+            Database.SetDbConnection(connection, contextOwnsConnection: false);
+            var savepoints = Database.AutoSavepointsEnabled;
+            try
+            {
+                // The lane keeps each write in a savepoint of its own.
+                Database.AutoSavepointsEnabled = false;
+                await Database.UseTransactionAsync(transaction);
+                HoldsWriteGate = true;
+                result = await write();
+            }
+            finally
+            {
+                HoldsWriteGate = false;
+                await Database.UseTransactionAsync(null);
+                Database.AutoSavepointsEnabled = savepoints;
+                // Back to a connection of the context's own (the lane's stays open for the next write).
+                Database.SetDbConnection(null, contextOwnsConnection: true);
+                Database.SetConnectionString(own);
+            }
+        });
+        return result;
     }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>

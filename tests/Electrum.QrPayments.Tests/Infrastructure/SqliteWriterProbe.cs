@@ -1,5 +1,7 @@
 using System.Data.Common;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using SQLitePCL;
 
 namespace Electrum.QrPayments.Tests.Infrastructure;
 
@@ -79,6 +81,8 @@ public sealed class SqliteWriterProbe : DbCommandInterceptor, IDbTransactionInte
         lock (gate)
         {
             Writes++;
+            // A connection whose transaction ended out of EF's sight (the write lane commits its own) is done writing.
+            writing.RemoveWhere(c => c != connection && !InTransaction(c));
             if (writing.Any(c => c != connection))
             {
                 Overlaps++;
@@ -119,6 +123,9 @@ public sealed class SqliteWriterProbe : DbCommandInterceptor, IDbTransactionInte
             writing.Remove(connection);
         }
     }
+
+    private static bool InTransaction(DbConnection connection) =>
+        connection is SqliteConnection { Handle: { } handle } && raw.sqlite3_get_autocommit(handle) == 0;
 
     private static bool IsWrite(DbCommand command)
     {

@@ -1,4 +1,6 @@
+using Electrum.QrPayments.Api.Persistence;
 using Electrum.QrPayments.PartnerSimulator;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Electrum.QrPayments.Tests.Persistence;
 
@@ -27,5 +29,7 @@ public class SqliteWriteTests
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.Created, a));
         Assert.True(probe.Writes >= 64 * 4, $"only {probe.Writes} writes seen");
         Assert.Equal(0, probe.Overlaps);
+        var lane = service.Services.GetRequiredService<SqliteWriteLane>();
+        Assert.True(lane.Writes >= 64 * 4, $"only {lane.Writes} writes went through the write lane");
     }
 }

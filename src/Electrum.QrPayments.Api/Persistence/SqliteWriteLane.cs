@@ -1,0 +1,170 @@
+using System.Data.Common;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
+namespace Electrum.QrPayments.Api.Persistence;
+
+/// <summary>
+/// Group commit for SQLite. Writes queue here; one loop takes every write waiting, runs them back
+/// to back on one open connection inside one transaction (each in a savepoint of its own, so one
+/// that fails is rolled back alone), commits once and only then completes each writer. One fsync
+/// and one turn of <see cref="SqliteWriteGate"/> serve the whole batch, where each write used to
+/// pay for both. A writer learns its outcome only after the commit is durable, as before.
+/// </summary>
+public sealed partial class SqliteWriteLane : IAsyncDisposable
+{
+    /// <summary>Writes in one transaction at most, so a long queue still commits in steps.</summary>
+    public const int MaxBatch = 64;
+
+    private readonly Channel<Work> queue = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SqliteWriteGate gate;
+    private readonly string connectionString;
+    private readonly ILogger<SqliteWriteLane> logger;
+    private readonly Task loop;
+    private SqliteConnection? connection;
+    private long commits;
+    private long writes;
+
+    public SqliteWriteLane(SqliteWriteGate gate, string connectionString, ILogger<SqliteWriteLane> logger)
+    {
+        this.gate = gate;
+        this.connectionString = connectionString;
+        this.logger = logger;
+        loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Transactions committed so far.</summary>
+    public long Commits => Interlocked.Read(ref commits);
+
+    /// <summary>Writes those transactions carried: Writes / Commits is the batching achieved.</summary>
+    public long Writes => Interlocked.Read(ref writes);
+
+    /// <summary>
+    /// Runs <paramref name="write"/> on the lane's connection inside its transaction, and completes
+    /// once that transaction has committed (or failed: then with its error).
+    /// </summary>
+    public Task RunAsync(Func<DbConnection, DbTransaction, Task> write)
+    {
+        var work = new Work(write);
+        if (!queue.Writer.TryWrite(work))
+        {
+            throw new ObjectDisposedException(nameof(SqliteWriteLane));
+        }
+
+        return work.Done.Task;
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<Work>(MaxBatch);
+        while (await queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var work))
+            {
+                batch.Add(work);
+            }
+
+            await gate.EnterAsync(CancellationToken.None);
+            try
+            {
+                await CommitAsync(batch);
+            }
+            finally
+            {
+                gate.Leave();
+            }
+        }
+    }
+
+    private async Task CommitAsync(List<Work> batch)
+    {
+        Exception? commitError = null;
+        try
+        {
+            connection ??= await OpenAsync();
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync();
+            foreach (var work in batch)
+            {
+                transaction.Save("w");
+                try
+                {
+                    await work.Write(connection, transaction);
+                    transaction.Release("w");
+                }
+                catch (Exception e)
+                {
+                    work.Error = e;
+                    transaction.Rollback("w");
+                    transaction.Release("w");
+                }
+            }
+
+            await transaction.CommitAsync();
+        }
+        catch (Exception e)
+        {
+            // The transaction is gone (SQLite rolls it back): nothing of this batch was written.
+            commitError = e;
+            LogCommitFailed(logger, e, batch.Count);
+            await DropConnectionAsync();
+        }
+
+        var committed = 0;
+        foreach (var work in batch)
+        {
+            if (work.Error is { } own)
+            {
+                work.Done.TrySetException(own);
+            }
+            else if (commitError is not null)
+            {
+                work.Done.TrySetException(commitError);
+            }
+            else
+            {
+                committed++;
+                work.Done.TrySetResult();
+            }
+        }
+
+        if (commitError is null)
+        {
+            Interlocked.Increment(ref commits);
+            Interlocked.Add(ref writes, committed);
+        }
+    }
+
+    private async Task<SqliteConnection> OpenAsync()
+    {
+        var opened = new SqliteConnection(connectionString);
+        await opened.OpenAsync();
+        return opened;
+    }
+
+    private async Task DropConnectionAsync()
+    {
+        if (connection is { } broken)
+        {
+            connection = null;
+            await broken.DisposeAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        queue.Writer.TryComplete();
+        await loop;
+        await DropConnectionAsync();
+    }
+
+    private sealed class Work(Func<DbConnection, DbTransaction, Task> write)
+    {
+        public Func<DbConnection, DbTransaction, Task> Write { get; } = write;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Exception? Error { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "SQLite write batch of {Count} failed to commit; every write in it failed")]
+    private static partial void LogCommitFailed(ILogger logger, Exception exception, int count);
+}
