@@ -53,7 +53,8 @@ public static class QrPaymentsApp
             .AddPolicy(Callers.OperatorPolicy, p => p.RequireRole(nameof(CallerRole.Operator)));
 
         AddValidators(services);
-        services.AddControllers(o => o.Filters.Add<WireValidationFilter>())
+        services.AddSingleton<WireValidationFilter>();
+        services.AddControllers(o => o.Filters.AddService<WireValidationFilter>())
             .AddJsonOptions(o => QrJson.Configure(o.JsonSerializerOptions))
             .ConfigureApiBehaviorOptions(o =>
             {
@@ -78,7 +79,8 @@ public static class QrPaymentsApp
                       && o.PartnerConcurrency > 0 && o.BatchSize > o.PartnerConcurrency,
                 "QrPayments:Outbox needs positive PollInterval, RetryBaseDelay and PartnerConcurrency, BatchSize > PartnerConcurrency, RetryMaxDelay >= RetryBaseDelay")
             .ValidateOnStart();
-        services.AddHostedService<OutboxDispatcher>();
+        services.AddSingleton<OutboxDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxDispatcher>());
         services.AddHostedService<PaymentSweeper>();
         services.AddSingleton<HeldWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<HeldWatcher>());

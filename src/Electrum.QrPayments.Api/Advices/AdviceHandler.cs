@@ -19,7 +19,7 @@ public sealed record AdviceAnswer(int Status, string? EchoJson);
 /// partner are written in the same transaction. Races (two advices, an advice and the partner's
 /// answer) are settled by the payment's version token: the loser reads again and decides again.
 /// </summary>
-public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal outbox, TimeProvider time)
+public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal outbox, OutboxDispatcher dispatcher, TimeProvider time)
 {
     private const int Attempts = 20;
 
@@ -106,6 +106,8 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
                 ReceivedAt = now,
             });
 
+            // The advice for the partner goes out the moment it is committed, when a slot is free.
+            using var delivery = changed ? dispatcher.TryLease(db) : null;
             try
             {
                 await db.SaveChangesAsync();
@@ -124,7 +126,14 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
                     await signals.NotifyPaymentAsync(payment!.Id);
                 }
 
-                outbox.Notify();
+                if (delivery is not null)
+                {
+                    delivery.Start();
+                }
+                else
+                {
+                    outbox.Notify();
+                }
             }
 
             return found ? answer : throw PaymentErrors.NotFound(requestId);

@@ -7,14 +7,14 @@ using Microsoft.Extensions.Options;
 namespace Electrum.QrPayments.Api.Advices;
 
 /// <summary>
-/// Delivers outbox rows to partners. An item is claimed with a lease by a conditional UPDATE, so
-/// several dispatchers (several instances) never send it at once, and a crashed holder's lease
-/// just runs out. Per payment only the oldest pending item is eligible, so advices arrive in
+/// Delivers outbox rows to partners. An item is leased, by the instance that accepted it in the
+/// same transaction (<see cref="TryLease"/>) or by a conditional UPDATE of a pass, so several
+/// dispatchers (several instances) never send it at once, and a crashed holder's lease just runs out. Per payment only the oldest pending item is eligible, so advices arrive in
 /// order. Deliveries run concurrently, at most <see cref="OutboxOptions.BatchSize"/> in all and
 /// <see cref="OutboxOptions.PartnerConcurrency"/> per partner, and the dispatcher keeps claiming
 /// while they are in flight: a partner that hangs holds its own slots, never another's. Delivered
 /// and failed outcomes end an item; unknown ones retry with capped exponential backoff and
-/// jitter, with the same message id every time. The attempt is counted when the item is claimed,
+/// jitter, with the same message id every time. The attempt is counted when the item is leased,
 /// so a delivery whose result cannot be recorded still counts.
 /// </summary>
 public sealed partial class OutboxDispatcher(
@@ -36,6 +36,12 @@ public sealed partial class OutboxDispatcher(
     private readonly Dictionary<long, Task> deliveries = [];
     private readonly Lock gate = new();
     private long passes;
+    // Slots promised to advices whose transactions have not committed yet (see TryLease).
+    private int reserved;
+    // Set while due items may be waiting for a free slot, so a finished delivery wakes a pass.
+    private bool backlog = true;
+    private CancellationToken stopping;
+    private bool running;
 
     /// <summary>Deliveries in flight right now.</summary>
     public int InFlight
@@ -51,6 +57,12 @@ public sealed partial class OutboxDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        lock (gate)
+        {
+            stopping = stoppingToken;
+            running = true;
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             var more = false;
@@ -83,13 +95,14 @@ public sealed partial class OutboxDispatcher(
         }
 
         // In-flight calls were cancelled with stoppingToken; let them record that before we go.
-        Task[] running;
+        Task[] inFlight;
         lock (gate)
         {
-            running = [.. deliveries.Values];
+            running = false;
+            inFlight = [.. deliveries.Values];
         }
 
-        await Task.WhenAll(running);
+        await Task.WhenAll(inFlight);
     }
 
     /// <summary>
@@ -103,13 +116,14 @@ public sealed partial class OutboxDispatcher(
         HashSet<long> ours;
         lock (gate)
         {
-            room = settings.BatchSize - deliveries.Count;
+            room = settings.BatchSize - deliveries.Count - reserved;
             busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
             ours = [.. deliveries.Keys];
         }
 
         if (room <= 0)
         {
+            SetBacklog(true);
             return false;
         }
 
@@ -140,6 +154,8 @@ public sealed partial class OutboxDispatcher(
         var picked = heads.Where(h => !ours.Contains(h.Id)).OrderBy(h => h.Id).Take(room).ToList();
         if (picked.Count == 0)
         {
+            // Nothing due, or only items of partners with no free slot (a finished delivery frees one).
+            SetBacklog(saturated.Length > 0);
             return false;
         }
 
@@ -148,37 +164,133 @@ public sealed partial class OutboxDispatcher(
             : await ClaimOneByOneAsync(db, picked, lease, now, leaseUntil, ct);
         foreach (var item in claimed.OrderBy(o => o.Id))
         {
-            Start(item, ct);
+            lock (gate)
+            {
+                busyPartners[item.PartnerId] = busyPartners.GetValueOrDefault(item.PartnerId) + 1;
+                Launch(item);
+            }
         }
 
-        return claimed.Count == room;
+        var full = claimed.Count == room;
+        SetBacklog(full || saturated.Length > 0 || heads.Count > picked.Count);
+        return full;
     }
 
-    // ct is the host's stopping token: a delivery cut short by shutdown is recorded as unknown and retried.
-    private void Start(OutboxMessage item, CancellationToken ct)
+    private void SetBacklog(bool value)
     {
         lock (gate)
         {
-            busyPartners[item.PartnerId] = busyPartners.GetValueOrDefault(item.PartnerId) + 1;
-            var delivery = Task.Run(() => DeliverAsync(item, ct), CancellationToken.None);
-            deliveries.Add(item.Id, delivery);
-            _ = delivery.ContinueWith(_ => Finish(item), CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            backlog = value;
         }
+    }
+
+    /// <summary>
+    /// For an advice about to be committed in <paramref name="db"/>: when a slot is free, leases it
+    /// to this dispatcher in that same transaction (its first attempt counted, as a claim would) and
+    /// returns the slot; <see cref="DeliverySlot.Start"/> after the commit delivers it at once,
+    /// with no search and no claim. Null when nothing is queued or no slot is free: the item is
+    /// then left to a pass. A crash after the commit leaves a lease that runs out like any other.
+    /// Each payment has at most one advice for a partner, so this never overtakes an older one.
+    /// </summary>
+    public DeliverySlot? TryLease(QrDbContext db)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var item = db.ChangeTracker.Entries<OutboxMessage>().SingleOrDefault(e => e.State == EntityState.Added)?.Entity;
+        if (item is null)
+        {
+            return null;
+        }
+
+        lock (gate)
+        {
+            if (!running || stopping.IsCancellationRequested || deliveries.Count + reserved >= settings.BatchSize ||
+                busyPartners.GetValueOrDefault(item.PartnerId) >= settings.PartnerConcurrency)
+            {
+                backlog = true;
+                return null;
+            }
+
+            reserved++;
+            busyPartners[item.PartnerId] = busyPartners.GetValueOrDefault(item.PartnerId) + 1;
+            item.LeaseOwner = $"{owner}-{Interlocked.Increment(ref passes)}";
+        }
+
+        item.LeaseUntil = time.GetUtcNow() + options.Value.PartnerTimeout + TimeSpan.FromSeconds(5);
+        item.Attempts = 1;
+        return new DeliverySlot(this, item);
+    }
+
+    /// <summary>A slot taken by <see cref="TryLease"/>: started once the advice is committed, given back otherwise.</summary>
+    public sealed class DeliverySlot(OutboxDispatcher dispatcher, OutboxMessage item) : IDisposable
+    {
+        private bool done;
+
+        /// <summary>Delivers the committed advice now.</summary>
+        public void Start()
+        {
+            lock (dispatcher.gate)
+            {
+                if (done)
+                {
+                    return;
+                }
+
+                done = true;
+                dispatcher.reserved--;
+                dispatcher.Launch(item);
+            }
+        }
+
+        /// <summary>Gives the slot back if the advice was not started (its transaction failed).</summary>
+        public void Dispose()
+        {
+            lock (dispatcher.gate)
+            {
+                if (done)
+                {
+                    return;
+                }
+
+                done = true;
+                dispatcher.reserved--;
+                dispatcher.Release(item.PartnerId);
+            }
+        }
+    }
+
+    // Under the lock, with the partner's slot already counted. The delivery runs with the host's
+    // stopping token: one cut short by shutdown is recorded as unknown and retried.
+    private void Launch(OutboxMessage item)
+    {
+        var delivery = Task.Run(() => DeliverAsync(item, stopping), CancellationToken.None);
+        deliveries.Add(item.Id, delivery);
+        _ = delivery.ContinueWith(_ => Finish(item), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private void Finish(OutboxMessage item)
     {
+        bool wake;
         lock (gate)
         {
             deliveries.Remove(item.Id);
-            if (--busyPartners[item.PartnerId] == 0)
-            {
-                busyPartners.Remove(item.PartnerId);
-            }
+            Release(item.PartnerId);
+            wake = backlog;
         }
 
-        signal.Notify();
+        // A slot is free: worth a pass only if something may be waiting for one.
+        if (wake)
+        {
+            signal.Notify();
+        }
+    }
+
+    private void Release(string partnerId)
+    {
+        if (--busyPartners[partnerId] == 0)
+        {
+            busyPartners.Remove(partnerId);
+        }
     }
 
     // PostgreSQL: one statement; rows another dispatcher is claiming right now are skipped, not waited

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Electrum.QrPayments.Contracts.Models;
 using FluentValidation;
@@ -47,6 +48,12 @@ public sealed partial class QrExceptionHandler(ILogger<QrExceptionHandler> logge
 /// </summary>
 public sealed class WireValidationFilter(IServiceProvider services) : IAsyncActionFilter
 {
+    // Validators are singletons (and so is this filter): each is looked up once, not per request.
+    private readonly ConcurrentDictionary<Type, IValidator?> validators = new();
+
+    private static IValidator? ValidatorFor(Type type, IServiceProvider services) =>
+        services.GetService(typeof(IValidator<>).MakeGenericType(type)) as IValidator;
+
     public async Task OnActionExecutionAsync(ActionExecutingContext context, ActionExecutionDelegate next)
     {
         foreach (var argument in context.ActionArguments.Values)
@@ -57,8 +64,7 @@ public sealed class WireValidationFilter(IServiceProvider services) : IAsyncActi
             }
 
             ErrorDetails.SetMessageId(context.HttpContext, message.Id);
-            var validatorType = typeof(IValidator<>).MakeGenericType(argument.GetType());
-            if (services.GetService(validatorType) is IValidator validator)
+            if (validators.GetOrAdd(argument.GetType(), ValidatorFor, services) is { } validator)
             {
                 var result = await validator.ValidateAsync(new ValidationContext<object>(argument), context.HttpContext.RequestAborted);
                 if (!result.IsValid)

@@ -1,6 +1,7 @@
 using Electrum.QrPayments.Api.Advices;
 using Electrum.QrPayments.Api.Web;
 using Electrum.QrPayments.PartnerSimulator;
+using Microsoft.EntityFrameworkCore;
 
 namespace Electrum.QrPayments.Tests.Advices;
 
@@ -107,8 +108,64 @@ public class DispatcherTests
         Assert.Single(flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm), c => c.TranId == first.TranId);
     }
 
+    // An accepted advice is leased to this instance in its own transaction and goes out at once:
+    // no search for due items and no claim stand between the confirmation and the partner.
+    [Theory]
+    [Databases]
+    public async Task Confirm_SlotFree_LeasedInItsOwnTransactionAndSentWithoutAClaim(Db db)
+    {
+        var claims = new ClaimCounter();
+        await using var flow = await Flow.StartAsync(db, interceptor: claims);
+        var request = await flow.ApprovedPaymentAsync();
+        await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = 120_000 }, SimulatorState.Confirm);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(request.Id!))).Status);
+        await Flow.UntilAsync(() => Task.FromResult(flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm).Count == 1),
+            "the confirmation to reach the partner");
+
+        var item = (await flow.OutboxAsync()).Single();
+        Assert.Equal((OutboxState.Pending, 1), (item.State, item.Attempts));
+        Assert.NotNull(item.LeaseOwner);
+        Assert.Equal(0, claims.Claims);
+    }
+
+    /// <summary>Counts the dispatcher's claims: UPDATEs of the outbox that set a lease.</summary>
+    private sealed class ClaimCounter : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
+    {
+        private int claims;
+
+        public int Claims => Volatile.Read(ref claims);
+
+        public override ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
+            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
+            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            Count(command.CommandText);
+            return ValueTask.FromResult(result);
+        }
+
+        public override ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int>> NonQueryExecutingAsync(
+            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
+            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        {
+            Count(command.CommandText);
+            return ValueTask.FromResult(result);
+        }
+
+        private void Count(string sql)
+        {
+            var text = sql.TrimStart();
+            if (text.StartsWith("UPDATE", StringComparison.OrdinalIgnoreCase) && text.Contains("outbox", StringComparison.Ordinal) &&
+                text.Contains("SET \"lease_owner\"", StringComparison.Ordinal) | text.Contains("SET lease_owner", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref claims);
+            }
+        }
+    }
+
     // Another instance tried the advice between this one's search and its claim: the claim checks
-    // the time again, so the advice waits for its new time instead of going out early.
+    // the time again, so the advice waits for its new time instead of going out early. (The first
+    // attempt goes out on acceptance with no search; the retry is what a pass searches for.)
     [Theory]
     [Databases]
     public async Task Dispatcher_AdviceRetriedElsewhereBetweenSearchAndClaim_NotClaimed(Db db)
@@ -119,14 +176,20 @@ public class DispatcherTests
             : new Microsoft.Data.Sqlite.SqliteConnection(flow.Service.Database.ConnectionString));
         await using var started = flow = await Flow.StartAsync(db, interceptor: deferral);
         var request = await flow.ApprovedPaymentAsync();
+        await flow.Partner.Control.SetAsync(new Behaviour { Action = SimAction.Error }, SimulatorState.Confirm);
 
         Assert.Equal(HttpStatusCode.Accepted, (await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(request.Id!))).Status);
+        // (A query that the deferral does not take for the dispatcher's search.)
+        await Flow.UntilAsync(() => flow.Service.WithDbAsync(d => d.Outbox.AnyAsync(o => o.State == OutboxState.Pending && o.Attempts == 1 && o.LeaseOwner == null)),
+            "the first attempt to be recorded as unknown");
+        Assert.False(deferral.Deferred);
+        flow.Clock.Advance(TimeSpan.FromMinutes(10));
         await Flow.UntilAsync(() => Task.FromResult(deferral.Deferred), "the search to find the advice");
         await Task.Delay(1000); // passes every 50 ms
 
         var item = (await flow.OutboxAsync()).Single();
-        Assert.Equal((OutboxState.Pending, 0, (string?)null), (item.State, item.Attempts, item.LeaseOwner));
-        Assert.Empty(flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm));
+        Assert.Equal((OutboxState.Pending, 1, (string?)null), (item.State, item.Attempts, item.LeaseOwner));
+        Assert.Single(flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm));
     }
 
     // One partner allowed every slot could stall all the others.
