@@ -29,6 +29,9 @@ public sealed partial class OutboxDispatcher(
     /// <summary>The longest partner text kept in last_error (the column's length).</summary>
     public const int MaxErrorLength = 200;
 
+    /// <summary>A lease lasts PartnerTimeout plus this: longer than any call, with room to record its result.</summary>
+    public static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(5);
+
     private readonly string owner = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
     private readonly OutboxOptions settings = outboxOptions.Value;
     private readonly Dictionary<string, int> busyPartners = new(StringComparer.Ordinal);
@@ -42,6 +45,9 @@ public sealed partial class OutboxDispatcher(
     private bool backlog = true;
     private CancellationToken stopping;
     private bool running;
+    // While a pass is between reading the free slots and starting what it claimed, hand-offs wait
+    // for the pass (they are left to it), so the two never share out the same slots.
+    private bool passing;
 
     /// <summary>Deliveries in flight right now.</summary>
     public int InFlight
@@ -119,21 +125,38 @@ public sealed partial class OutboxDispatcher(
             room = settings.BatchSize - deliveries.Count - reserved;
             busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
             ours = [.. deliveries.Keys];
+            if (room <= 0)
+            {
+                backlog = true;
+                return false;
+            }
+
+            passing = true;
         }
 
-        if (room <= 0)
+        try
         {
-            SetBacklog(true);
-            return false;
+            return await PassAsync(room, busy, ours, ct);
         }
+        finally
+        {
+            lock (gate)
+            {
+                passing = false;
+            }
+        }
+    }
+
+    private async Task<bool> PassAsync(int room, Dictionary<string, int> busy, HashSet<long> ours, CancellationToken ct)
+    {
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
         var now = time.GetUtcNow();
         // Longer than any delivery (bounded by PartnerTimeout); a killed holder's items wait no longer than this.
-        var leaseUntil = now + options.Value.PartnerTimeout + TimeSpan.FromSeconds(5);
+        var leaseUntil = now + options.Value.PartnerTimeout + LeaseMargin;
         // A token per claim: a delivery whose lease ran out can no longer record over a later claim of the same item.
-        var lease = $"{owner}-{++passes}";
+        var lease = $"{owner}-{Interlocked.Increment(ref passes)}";
 
         // Each partner's oldest due items, no more than it has free slots, oldest first overall: a
         // partner with a backlog cannot crowd out another, and nothing is claimed only to be handed back.
@@ -162,18 +185,19 @@ public sealed partial class OutboxDispatcher(
         var claimed = db.Database.IsNpgsql()
             ? await ClaimWithSkipLockedAsync(db, picked, lease, now, leaseUntil, ct)
             : await ClaimOneByOneAsync(db, picked, lease, now, leaseUntil, ct);
-        foreach (var item in claimed.OrderBy(o => o.Id))
+        lock (gate)
         {
-            lock (gate)
+            foreach (var item in claimed.OrderBy(o => o.Id))
             {
                 busyPartners[item.PartnerId] = busyPartners.GetValueOrDefault(item.PartnerId) + 1;
                 Launch(item);
             }
+
+            // More may be due behind what was just claimed: the next finished delivery looks.
+            backlog = true;
         }
 
-        var full = claimed.Count == room;
-        SetBacklog(full || saturated.Length > 0 || heads.Count > picked.Count);
-        return full;
+        return claimed.Count == room;
     }
 
     private void SetBacklog(bool value)
@@ -203,7 +227,7 @@ public sealed partial class OutboxDispatcher(
 
         lock (gate)
         {
-            if (!running || stopping.IsCancellationRequested || deliveries.Count + reserved >= settings.BatchSize ||
+            if (!running || passing || stopping.IsCancellationRequested || deliveries.Count + reserved >= settings.BatchSize ||
                 busyPartners.GetValueOrDefault(item.PartnerId) >= settings.PartnerConcurrency)
             {
                 backlog = true;
@@ -215,7 +239,7 @@ public sealed partial class OutboxDispatcher(
             item.LeaseOwner = $"{owner}-{Interlocked.Increment(ref passes)}";
         }
 
-        item.LeaseUntil = time.GetUtcNow() + options.Value.PartnerTimeout + TimeSpan.FromSeconds(5);
+        item.LeaseUntil = time.GetUtcNow() + options.Value.PartnerTimeout + LeaseMargin;
         item.Attempts = 1;
         return new DeliverySlot(this, item);
     }
@@ -225,20 +249,22 @@ public sealed partial class OutboxDispatcher(
     {
         private bool done;
 
-        /// <summary>Delivers the committed advice now.</summary>
+        /// <summary>
+        /// Delivers the committed advice now, if its lease still outlasts a whole call (the commit
+        /// may have waited) and the dispatcher is not stopping; otherwise the slot is given back
+        /// and the advice is claimed by a pass once its lease runs out.
+        /// </summary>
         public void Start()
         {
             lock (dispatcher.gate)
             {
-                if (done)
+                if (!Settle())
                 {
                     return;
                 }
-
-                done = true;
-                dispatcher.reserved--;
-                dispatcher.Launch(item);
             }
+
+            dispatcher.StartLeased(item);
         }
 
         /// <summary>Gives the slot back if the advice was not started (its transaction failed).</summary>
@@ -246,22 +272,57 @@ public sealed partial class OutboxDispatcher(
         {
             lock (dispatcher.gate)
             {
-                if (done)
+                if (Settle())
                 {
-                    return;
+                    dispatcher.Release(item.PartnerId);
                 }
-
-                done = true;
-                dispatcher.reserved--;
-                dispatcher.Release(item.PartnerId);
             }
         }
+
+        // Under the lock: the reservation ends once, whichever comes first.
+        private bool Settle()
+        {
+            if (done)
+            {
+                return false;
+            }
+
+            done = true;
+            dispatcher.reserved--;
+            return true;
+        }
+    }
+
+    // A handed-off advice whose transaction has committed; its slot is still counted.
+    private void StartLeased(OutboxMessage item)
+    {
+        var leaseLeft = item.LeaseUntil - time.GetUtcNow();
+        lock (gate)
+        {
+            if (running && !stopping.IsCancellationRequested && leaseLeft > options.Value.PartnerTimeout + LeaseMargin / 2)
+            {
+                Launch(item);
+                return;
+            }
+
+            Release(item.PartnerId);
+            backlog = true;
+        }
+
+        signal.Notify();
     }
 
     // Under the lock, with the partner's slot already counted. The delivery runs with the host's
     // stopping token: one cut short by shutdown is recorded as unknown and retried.
     private void Launch(OutboxMessage item)
     {
+        if (deliveries.ContainsKey(item.Id))
+        {
+            // Already out from here (its lease ran out and a pass claimed it): never twice at once.
+            Release(item.PartnerId);
+            return;
+        }
+
         var delivery = Task.Run(() => DeliverAsync(item, stopping), CancellationToken.None);
         deliveries.Add(item.Id, delivery);
         _ = delivery.ContinueWith(_ => Finish(item), CancellationToken.None,
@@ -330,7 +391,7 @@ public sealed partial class OutboxDispatcher(
                 }
             }
 
-            // Counted only once the claims are committed.
+            // The rows now say so too (committed with this write).
             foreach (var item in claimed)
             {
                 item.Attempts++;

@@ -47,7 +47,8 @@ public static class Database
         {
             services.AddSingleton<ISignalTransport, LocalSignalTransport>();
             services.AddSingleton(sp => new SqliteWriteLane(
-                sp.GetRequiredService<SqliteWriteGate>(), connectionString, sp.GetRequiredService<ILogger<SqliteWriteLane>>()));
+                sp.GetRequiredService<SqliteWriteGate>(), () => new QrDbContext(sp.GetRequiredService<DbContextOptions<QrDbContext>>()),
+                sp.GetRequiredService<ILogger<SqliteWriteLane>>()));
         }
 
         return services;

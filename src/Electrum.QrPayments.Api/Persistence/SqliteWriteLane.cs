@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 
 namespace Electrum.QrPayments.Api.Persistence;
 
@@ -18,17 +19,20 @@ public sealed partial class SqliteWriteLane : IAsyncDisposable
 
     private readonly Channel<Work> queue = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SqliteWriteGate gate;
-    private readonly string connectionString;
+    private readonly Func<DbContext> connectionOwner;
     private readonly ILogger<SqliteWriteLane> logger;
     private readonly Task loop;
+    // A context of its own holds the lane's connection: EF sets up its SQLite functions and
+    // timeouts only on connections it creates.
+    private DbContext? owner;
     private SqliteConnection? connection;
     private long commits;
     private long writes;
 
-    public SqliteWriteLane(SqliteWriteGate gate, string connectionString, ILogger<SqliteWriteLane> logger)
+    public SqliteWriteLane(SqliteWriteGate gate, Func<DbContext> connectionOwner, ILogger<SqliteWriteLane> logger)
     {
         this.gate = gate;
-        this.connectionString = connectionString;
+        this.connectionOwner = connectionOwner;
         this.logger = logger;
         loop = Task.Run(RunAsync);
     }
@@ -69,6 +73,15 @@ public sealed partial class SqliteWriteLane : IAsyncDisposable
             try
             {
                 await CommitAsync(batch);
+            }
+            catch (Exception e)
+            {
+                // Never leave a writer waiting, and never stop the lane.
+                LogCommitFailed(logger, e, batch.Count);
+                foreach (var work in batch)
+                {
+                    work.Done.TrySetException(e);
+                }
             }
             finally
             {
@@ -113,13 +126,15 @@ public sealed partial class SqliteWriteLane : IAsyncDisposable
         var committed = 0;
         foreach (var work in batch)
         {
-            if (work.Error is { } own)
-            {
-                work.Done.TrySetException(own);
-            }
-            else if (commitError is not null)
+            // After a failed commit a write's own error may be wrong too (a duplicate of a row that
+            // was never committed): every write gets the commit's error.
+            if (commitError is not null)
             {
                 work.Done.TrySetException(commitError);
+            }
+            else if (work.Error is { } own)
+            {
+                work.Done.TrySetException(own);
             }
             else
             {
@@ -137,16 +152,18 @@ public sealed partial class SqliteWriteLane : IAsyncDisposable
 
     private async Task<SqliteConnection> OpenAsync()
     {
-        var opened = new SqliteConnection(connectionString);
+        owner = connectionOwner();
+        var opened = (SqliteConnection)owner.Database.GetDbConnection();
         await opened.OpenAsync();
         return opened;
     }
 
     private async Task DropConnectionAsync()
     {
-        if (connection is { } broken)
+        connection = null;
+        if (owner is { } broken)
         {
-            connection = null;
+            owner = null;
             await broken.DisposeAsync();
         }
     }

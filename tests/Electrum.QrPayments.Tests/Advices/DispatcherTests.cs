@@ -129,6 +129,28 @@ public class DispatcherTests
         Assert.Equal(0, claims.Claims);
     }
 
+    // Advices beyond a partner's slots go out as slots free up: a finished delivery wakes the next
+    // pass. The poll interval here is longer than the test may take, so polling cannot hide a lost wake-up.
+    [Theory]
+    [Databases]
+    public async Task Dispatcher_MoreAdvicesThanSlots_FinishedDeliveriesWakeThePasses(Db db)
+    {
+        await using var flow = await Flow.StartAsync(db, new Dictionary<string, string?> { ["QrPayments:Outbox:PollInterval"] = "00:10:00" });
+        var requests = new List<string>();
+        for (var i = 0; i < 3 * new OutboxOptions().PartnerConcurrency; i++)
+        {
+            requests.Add((await flow.ApprovedPaymentAsync()).Id!);
+        }
+
+        await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = 200 }, SimulatorState.Confirm);
+        var answers = await Task.WhenAll(requests.Select(id => flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(id))));
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Accepted, a.Status));
+
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Count(o => o.State == OutboxState.Delivered) == requests.Count,
+            "every advice to be delivered", seconds: 60);
+        Assert.All(await flow.OutboxAsync(), o => Assert.Equal(1, o.Attempts));
+    }
+
     /// <summary>Counts the dispatcher's claims: UPDATEs of the outbox that set a lease.</summary>
     private sealed class ClaimCounter : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
     {

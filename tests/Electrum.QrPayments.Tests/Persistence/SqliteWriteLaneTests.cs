@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Electrum.QrPayments.Api.Persistence;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Electrum.QrPayments.Tests.Persistence;
@@ -25,7 +26,8 @@ public sealed class SqliteWriteLaneTests : IAsyncLifetime
             CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
             """;
         await create.ExecuteNonQueryAsync();
-        lane = new SqliteWriteLane(gate, ConnectionString, NullLogger<SqliteWriteLane>.Instance);
+        lane = new SqliteWriteLane(gate, () => new QrDbContext(new DbContextOptionsBuilder<QrDbContext>().UseSqlite(ConnectionString).Options),
+            NullLogger<SqliteWriteLane>.Instance);
     }
 
     public async Task DisposeAsync()
