@@ -9,8 +9,8 @@ namespace Electrum.QrPayments.Api.Advices;
 /// <summary>
 /// Delivers outbox rows to partners. An item is leased, by the instance that accepted it in the
 /// same transaction (<see cref="TryLease"/>) or by a conditional UPDATE of a pass, so several
-/// dispatchers (several instances) never send it at once, and a crashed holder's lease just runs out. Per payment only the oldest pending item is eligible, so advices arrive in
-/// order. Deliveries run concurrently, at most <see cref="OutboxOptions.BatchSize"/> in all and
+/// dispatchers (several instances) never send it at once, and a crashed holder's lease just
+/// runs out. Per payment only the oldest pending item is eligible, so advices arrive in order. Deliveries run concurrently, at most <see cref="OutboxOptions.BatchSize"/> in all and
 /// <see cref="OutboxOptions.PartnerConcurrency"/> per partner, and the dispatcher keeps claiming
 /// while they are in flight: a partner that hangs holds its own slots, never another's. Delivered
 /// and failed outcomes end an item; unknown ones retry with capped exponential backoff and
@@ -45,9 +45,6 @@ public sealed partial class OutboxDispatcher(
     private bool backlog = true;
     private CancellationToken stopping;
     private bool running;
-    // While a pass is between reading the free slots and starting what it claimed, hand-offs wait
-    // for the pass (they are left to it), so the two never share out the same slots.
-    private bool passing;
 
     /// <summary>Deliveries in flight right now.</summary>
     public int InFlight
@@ -130,25 +127,7 @@ public sealed partial class OutboxDispatcher(
                 backlog = true;
                 return false;
             }
-
-            passing = true;
         }
-
-        try
-        {
-            return await PassAsync(room, busy, ours, ct);
-        }
-        finally
-        {
-            lock (gate)
-            {
-                passing = false;
-            }
-        }
-    }
-
-    private async Task<bool> PassAsync(int room, Dictionary<string, int> busy, HashSet<long> ours, CancellationToken ct)
-    {
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
@@ -182,19 +161,56 @@ public sealed partial class OutboxDispatcher(
             return false;
         }
 
-        var claimed = db.Database.IsNpgsql()
-            ? await ClaimWithSkipLockedAsync(db, picked, lease, now, leaseUntil, ct)
-            : await ClaimOneByOneAsync(db, picked, lease, now, leaseUntil, ct);
+        // Hand-offs may have taken slots during the search: take for this pass only what still fits.
         lock (gate)
         {
-            foreach (var item in claimed.OrderBy(o => o.Id))
+            picked = [.. picked.Where(item =>
             {
-                busyPartners[item.PartnerId] = busyPartners.GetValueOrDefault(item.PartnerId) + 1;
-                Launch(item);
-            }
+                if (deliveries.Count + reserved >= settings.BatchSize || busyPartners.GetValueOrDefault(item.PartnerId) >= perPartner)
+                {
+                    return false;
+                }
 
-            // More may be due behind what was just claimed: the next finished delivery looks.
-            backlog = true;
+                reserved++;
+                busyPartners[item.PartnerId] = busyPartners.GetValueOrDefault(item.PartnerId) + 1;
+                return true;
+            })];
+            if (picked.Count == 0)
+            {
+                backlog = true;
+                return false;
+            }
+        }
+
+        List<OutboxMessage> claimed = [];
+        try
+        {
+            claimed = db.Database.IsNpgsql()
+                ? await ClaimWithSkipLockedAsync(db, picked, lease, now, leaseUntil, ct)
+                : await ClaimOneByOneAsync(db, picked, lease, now, leaseUntil, ct);
+        }
+        finally
+        {
+            lock (gate)
+            {
+                var won = claimed.Select(o => o.Id).ToHashSet();
+                foreach (var item in picked)
+                {
+                    reserved--;
+                    if (!won.Contains(item.Id))
+                    {
+                        Release(item.PartnerId);
+                    }
+                }
+
+                foreach (var item in claimed.OrderBy(o => o.Id))
+                {
+                    Launch(item);
+                }
+
+                // More may be due behind what was just claimed: the next finished delivery looks.
+                backlog = true;
+            }
         }
 
         return claimed.Count == room;
@@ -227,7 +243,7 @@ public sealed partial class OutboxDispatcher(
 
         lock (gate)
         {
-            if (!running || passing || stopping.IsCancellationRequested || deliveries.Count + reserved >= settings.BatchSize ||
+            if (!running || stopping.IsCancellationRequested || deliveries.Count + reserved >= settings.BatchSize ||
                 busyPartners.GetValueOrDefault(item.PartnerId) >= settings.PartnerConcurrency)
             {
                 backlog = true;
@@ -256,26 +272,42 @@ public sealed partial class OutboxDispatcher(
         /// </summary>
         public void Start()
         {
+            bool launched;
             lock (dispatcher.gate)
             {
                 if (!Settle())
                 {
                     return;
                 }
+
+                launched = dispatcher.LaunchLeased(item);
             }
 
-            dispatcher.StartLeased(item);
+            if (!launched)
+            {
+                dispatcher.WakePass();
+            }
         }
 
         /// <summary>Gives the slot back if the advice was not started (its transaction failed).</summary>
         public void Dispose()
         {
+            bool wake;
             lock (dispatcher.gate)
             {
-                if (Settle())
+                if (!Settle())
                 {
-                    dispatcher.Release(item.PartnerId);
+                    return;
                 }
+
+                dispatcher.Release(item.PartnerId);
+                wake = dispatcher.backlog;
+            }
+
+            // The freed slot may be what a waiting row needs.
+            if (wake)
+            {
+                dispatcher.WakePass();
             }
         }
 
@@ -293,23 +325,21 @@ public sealed partial class OutboxDispatcher(
         }
     }
 
-    // A handed-off advice whose transaction has committed; its slot is still counted.
-    private void StartLeased(OutboxMessage item)
-    {
-        var leaseLeft = item.LeaseUntil - time.GetUtcNow();
-        lock (gate)
-        {
-            if (running && !stopping.IsCancellationRequested && leaseLeft > options.Value.PartnerTimeout + LeaseMargin / 2)
-            {
-                Launch(item);
-                return;
-            }
+    private void WakePass() => signal.Notify();
 
-            Release(item.PartnerId);
-            backlog = true;
+    // Under the lock: a handed-off advice whose transaction has committed, its slot still counted.
+    private bool LaunchLeased(OutboxMessage item)
+    {
+        // A second to spare: the call is bounded by PartnerTimeout, and the lease must outlast it.
+        if (running && !stopping.IsCancellationRequested && item.LeaseUntil - time.GetUtcNow() > options.Value.PartnerTimeout + TimeSpan.FromSeconds(1))
+        {
+            Launch(item);
+            return true;
         }
 
-        signal.Notify();
+        Release(item.PartnerId);
+        backlog = true;
+        return false;
     }
 
     // Under the lock, with the partner's slot already counted. The delivery runs with the host's

@@ -63,13 +63,14 @@ public sealed partial class SqliteWriteLane : IAsyncDisposable
         var batch = new List<Work>(MaxBatch);
         while (await queue.Reader.WaitToReadAsync())
         {
+            // Take the batch once the gate is ours: writes that came while it was busy join it.
+            await gate.EnterAsync(CancellationToken.None);
             batch.Clear();
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var work))
             {
                 batch.Add(work);
             }
 
-            await gate.EnterAsync(CancellationToken.None);
             try
             {
                 await CommitAsync(batch);

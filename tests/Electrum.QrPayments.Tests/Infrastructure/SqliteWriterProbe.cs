@@ -14,6 +14,7 @@ public sealed class SqliteWriterProbe : DbCommandInterceptor, IDbTransactionInte
 {
     private readonly Lock gate = new();
     private readonly HashSet<DbConnection> writing = [];
+    private readonly HashSet<DbConnection> lone = [];
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<DbTransaction, DbConnection> connections = [];
 
     public int Writes { get; private set; }
@@ -81,14 +82,19 @@ public sealed class SqliteWriterProbe : DbCommandInterceptor, IDbTransactionInte
         lock (gate)
         {
             Writes++;
-            // A connection whose transaction ended out of EF's sight (the write lane commits its own) is done writing.
-            writing.RemoveWhere(c => c != connection && !InTransaction(c));
+            // A connection whose transaction ended out of EF's sight (the write lane commits its own)
+            // is done writing; one running a lone statement is not (it is in autocommit mode meanwhile).
+            writing.RemoveWhere(c => c != connection && !lone.Contains(c) && !InTransaction(c));
             if (writing.Any(c => c != connection))
             {
                 Overlaps++;
             }
 
             writing.Add(connection);
+            if (command.Transaction is null)
+            {
+                lone.Add(connection);
+            }
         }
     }
 
@@ -121,6 +127,7 @@ public sealed class SqliteWriterProbe : DbCommandInterceptor, IDbTransactionInte
         lock (gate)
         {
             writing.Remove(connection);
+            lone.Remove(connection);
         }
     }
 
