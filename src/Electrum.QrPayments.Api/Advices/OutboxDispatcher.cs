@@ -164,17 +164,7 @@ public sealed partial class OutboxDispatcher(
         // Hand-offs may have taken slots during the search: take for this pass only what still fits.
         lock (gate)
         {
-            picked = [.. picked.Where(item =>
-            {
-                if (deliveries.Count + reserved >= settings.BatchSize || busyPartners.GetValueOrDefault(item.PartnerId) >= perPartner)
-                {
-                    return false;
-                }
-
-                reserved++;
-                busyPartners[item.PartnerId] = busyPartners.GetValueOrDefault(item.PartnerId) + 1;
-                return true;
-            })];
+            picked = [.. picked.Where(item => TryReserve(item.PartnerId))];
             if (picked.Count == 0)
             {
                 backlog = true;
@@ -243,15 +233,12 @@ public sealed partial class OutboxDispatcher(
 
         lock (gate)
         {
-            if (!running || stopping.IsCancellationRequested || deliveries.Count + reserved >= settings.BatchSize ||
-                busyPartners.GetValueOrDefault(item.PartnerId) >= settings.PartnerConcurrency)
+            if (!running || stopping.IsCancellationRequested || !TryReserve(item.PartnerId))
             {
                 backlog = true;
                 return null;
             }
 
-            reserved++;
-            busyPartners[item.PartnerId] = busyPartners.GetValueOrDefault(item.PartnerId) + 1;
             item.LeaseOwner = $"{owner}-{Interlocked.Increment(ref passes)}";
         }
 
@@ -326,6 +313,20 @@ public sealed partial class OutboxDispatcher(
     }
 
     private void WakePass() => signal.Notify();
+
+    // Under the lock: takes a slot in all and one of the partner's, if both are free.
+    private bool TryReserve(string partnerId)
+    {
+        var busy = busyPartners.GetValueOrDefault(partnerId);
+        if (deliveries.Count + reserved >= settings.BatchSize || busy >= settings.PartnerConcurrency)
+        {
+            return false;
+        }
+
+        reserved++;
+        busyPartners[partnerId] = busy + 1;
+        return true;
+    }
 
     // Under the lock: a handed-off advice whose transaction has committed, its slot still counted.
     private bool LaunchLeased(OutboxMessage item)
