@@ -29,6 +29,9 @@ public sealed partial class OutboxDispatcher(
     /// <summary>The longest partner text kept in last_error (the column's length).</summary>
     public const int MaxErrorLength = 200;
 
+    /// <summary>The most advices leased here that may wait for a slot; beyond it they wait in the database for a pass.</summary>
+    public const int MaxWaiting = 256;
+
     /// <summary>A lease lasts PartnerTimeout plus this: longer than any call, with room to record its result.</summary>
     public static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(5);
 
@@ -43,6 +46,13 @@ public sealed partial class OutboxDispatcher(
     private int reserved;
     // Set while due items may be waiting for a free slot, so a finished delivery wakes a pass.
     private bool backlog = true;
+    // Advices leased here when no slot was free (see TryLease), oldest first, and how many more are
+    // promised by transactions not yet committed. A freed slot goes to the oldest of them: no search, no claim.
+    private readonly Queue<OutboxMessage> waiting = new();
+    private int promisedWaits;
+    // Set while the last search found due items: a freed slot then goes to a pass first, so what
+    // waits in the database (retries, what a crashed instance left) is not starved by new advices.
+    private bool searchFoundDue;
     private CancellationToken stopping;
     private bool running;
 
@@ -144,9 +154,11 @@ public sealed partial class OutboxDispatcher(
         IQueryable<OutboxMessage> Due() => db.Outbox.AsNoTracking()
             .Where(o => o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
             .Where(o => !db.Outbox.Any(e => e.PaymentId == o.PaymentId && e.State == OutboxState.Pending && e.Id < o.Id));
-        var duePartners = await Due().Where(o => !saturated.Contains(o.PartnerId)).Select(o => o.PartnerId).Distinct().ToListAsync(ct);
+        var duePartners = await Due().Select(o => o.PartnerId).Distinct().ToListAsync(ct);
+        // Due items of a partner with no free slot wait for one of its deliveries to finish.
+        var waitForSlots = duePartners.Intersect(saturated).Any();
         var heads = new List<OutboxMessage>();
-        foreach (var partnerId in duePartners)
+        foreach (var partnerId in duePartners.Except(saturated))
         {
             var free = perPartner - busy.GetValueOrDefault(partnerId);
             heads.AddRange(await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Take(free).ToListAsync(ct));
@@ -157,13 +169,19 @@ public sealed partial class OutboxDispatcher(
         if (picked.Count == 0)
         {
             // Nothing due, or only items of partners with no free slot (a finished delivery frees one).
-            SetBacklog(saturated.Length > 0);
+            lock (gate)
+            {
+                backlog = searchFoundDue = waitForSlots;
+                DrainWaiting();
+            }
+
             return false;
         }
 
         // Hand-offs may have taken slots during the search: take for this pass only what still fits.
         lock (gate)
         {
+            searchFoundDue = true;
             picked = [.. picked.Where(item => TryReserve(item.PartnerId))];
             if (picked.Count == 0)
             {
@@ -206,21 +224,16 @@ public sealed partial class OutboxDispatcher(
         return claimed.Count == room;
     }
 
-    private void SetBacklog(bool value)
-    {
-        lock (gate)
-        {
-            backlog = value;
-        }
-    }
-
     /// <summary>
-    /// For an advice about to be committed in <paramref name="db"/>: when a slot is free, leases it
-    /// to this dispatcher in that same transaction (its first attempt counted, as a claim would) and
-    /// returns the slot; <see cref="DeliverySlot.Start"/> after the commit delivers it at once,
-    /// with no search and no claim. Null when nothing is queued or no slot is free: the item is
-    /// then left to a pass. A crash after the commit leaves a lease that runs out like any other.
-    /// Each payment has at most one advice for a partner, so this never overtakes an older one.
+    /// For an advice about to be committed in <paramref name="db"/>: leases it to this dispatcher in
+    /// that same transaction (its first attempt counted, as a claim would) and returns its slot;
+    /// <see cref="DeliverySlot.Start"/> after the commit delivers it at once when a slot was free,
+    /// or else queues it here for the next slot to free up, with no search and no claim either way.
+    /// Null when nothing is queued, the dispatcher is stopping, or <see cref="MaxWaiting"/> advices
+    /// already wait here: the item is then left to a pass. A queued advice that waits until its
+    /// lease could no longer outlast a call is left to a pass too (after the lease), and so is one
+    /// whose instance crashes. Each payment has at most one advice for a partner, so this never
+    /// overtakes an older one.
     /// </summary>
     public DeliverySlot? TryLease(QrDbContext db)
     {
@@ -231,12 +244,25 @@ public sealed partial class OutboxDispatcher(
             return null;
         }
 
+        bool slotted;
         lock (gate)
         {
-            if (!running || stopping.IsCancellationRequested || !TryReserve(item.PartnerId))
+            if (!running || stopping.IsCancellationRequested)
             {
                 backlog = true;
                 return null;
+            }
+
+            slotted = TryReserve(item.PartnerId);
+            if (!slotted)
+            {
+                if (waiting.Count + promisedWaits >= MaxWaiting)
+                {
+                    backlog = true;
+                    return null;
+                }
+
+                promisedWaits++;
             }
 
             item.LeaseOwner = $"{owner}-{Interlocked.Increment(ref passes)}";
@@ -244,18 +270,22 @@ public sealed partial class OutboxDispatcher(
 
         item.LeaseUntil = time.GetUtcNow() + options.Value.PartnerTimeout + LeaseMargin;
         item.Attempts = 1;
-        return new DeliverySlot(this, item);
+        return new DeliverySlot(this, item, slotted);
     }
 
-    /// <summary>A slot taken by <see cref="TryLease"/>: started once the advice is committed, given back otherwise.</summary>
-    public sealed class DeliverySlot(OutboxDispatcher dispatcher, OutboxMessage item) : IDisposable
+    /// <summary>
+    /// A slot (or a place in the queue) taken by <see cref="TryLease"/>: started once the advice is
+    /// committed, given back otherwise.
+    /// </summary>
+    public sealed class DeliverySlot(OutboxDispatcher dispatcher, OutboxMessage item, bool slotted) : IDisposable
     {
         private bool done;
 
         /// <summary>
-        /// Delivers the committed advice now, if its lease still outlasts a whole call (the commit
-        /// may have waited) and the dispatcher is not stopping; otherwise the slot is given back
-        /// and the advice is claimed by a pass once its lease runs out.
+        /// Delivers the committed advice now, or queues it for the next free slot, if its lease
+        /// still outlasts a whole call (the commit may have waited) and the dispatcher is not
+        /// stopping; otherwise the slot is given back and the advice is claimed by a pass once its
+        /// lease runs out.
         /// </summary>
         public void Start()
         {
@@ -267,7 +297,17 @@ public sealed partial class OutboxDispatcher(
                     return;
                 }
 
-                launched = dispatcher.LaunchLeased(item);
+                if (slotted)
+                {
+                    launched = dispatcher.LaunchLeased(item);
+                }
+                else
+                {
+                    dispatcher.waiting.Enqueue(item);
+                    dispatcher.DrainWaiting();
+                    // Left waiting behind what a search found: a pass takes the slots first.
+                    launched = !dispatcher.searchFoundDue;
+                }
             }
 
             if (!launched)
@@ -282,7 +322,7 @@ public sealed partial class OutboxDispatcher(
             bool wake;
             lock (dispatcher.gate)
             {
-                if (!Settle())
+                if (!Settle() || !slotted)
                 {
                     return;
                 }
@@ -307,7 +347,15 @@ public sealed partial class OutboxDispatcher(
             }
 
             done = true;
-            dispatcher.reserved--;
+            if (slotted)
+            {
+                dispatcher.reserved--;
+            }
+            else
+            {
+                dispatcher.promisedWaits--;
+            }
+
             return true;
         }
     }
@@ -331,8 +379,7 @@ public sealed partial class OutboxDispatcher(
     // Under the lock: a handed-off advice whose transaction has committed, its slot still counted.
     private bool LaunchLeased(OutboxMessage item)
     {
-        // A second to spare: the call is bounded by PartnerTimeout, and the lease must outlast it.
-        if (running && !stopping.IsCancellationRequested && item.LeaseUntil - time.GetUtcNow() > options.Value.PartnerTimeout + TimeSpan.FromSeconds(1))
+        if (CanStartLeased(item))
         {
             Launch(item);
             return true;
@@ -341,6 +388,34 @@ public sealed partial class OutboxDispatcher(
         Release(item.PartnerId);
         backlog = true;
         return false;
+    }
+
+    // Under the lock. A second to spare: the call is bounded by PartnerTimeout, and the lease must outlast it.
+    private bool CanStartLeased(OutboxMessage item) =>
+        running && !stopping.IsCancellationRequested && item.LeaseUntil - time.GetUtcNow() > options.Value.PartnerTimeout + TimeSpan.FromSeconds(1);
+
+    // Under the lock: free slots go to the advices queued here, oldest first, unless the last search
+    // found due items in the database (a pass takes the slot then). One whose lease got too short
+    // to start is left to a pass after the lease.
+    private void DrainWaiting()
+    {
+        for (var n = searchFoundDue ? 0 : waiting.Count; n > 0; n--)
+        {
+            var item = waiting.Dequeue();
+            if (!CanStartLeased(item))
+            {
+                backlog = true;
+            }
+            else if (TryReserve(item.PartnerId))
+            {
+                reserved--;
+                Launch(item);
+            }
+            else
+            {
+                waiting.Enqueue(item);
+            }
+        }
     }
 
     // Under the lock, with the partner's slot already counted. The delivery runs with the host's
@@ -367,6 +442,7 @@ public sealed partial class OutboxDispatcher(
         {
             deliveries.Remove(item.Id);
             Release(item.PartnerId);
+            DrainWaiting();
             wake = backlog;
         }
 

@@ -153,6 +153,7 @@ public sealed class PayHandler(
         // Meanwhile a POS reversal may have set its flag, or recovery may have given up on us (after
         // a long stall): either changed the version, so the save fails and the payment is read
         // again; a decision already made stands and is what we answer.
+        var reversalQueued = false;
         for (var attempt = 0; ; attempt++)
         {
             if (attempt > 0)
@@ -188,11 +189,16 @@ public sealed class PayHandler(
 
             if (await TrySaveAsync())
             {
+                reversalQueued = payment.State is PaymentState.Reversed or PaymentState.TimedOut;
                 break;
             }
         }
 
-        outbox.Notify();
+        if (reversalQueued)
+        {
+            outbox.Notify();
+        }
+
         return payment.State switch
         {
             PaymentState.Approved => response!,

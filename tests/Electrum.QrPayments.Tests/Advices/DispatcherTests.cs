@@ -129,6 +129,27 @@ public class DispatcherTests
         Assert.Equal(0, claims.Claims);
     }
 
+    // With every slot taken, an accepted advice is still leased in its own transaction and waits
+    // here for the next free slot: again no search and no claim, and each goes out once.
+    [Theory]
+    [Databases]
+    public async Task Confirm_NoSlotFree_QueuedHereAndSentAsSlotsFreeWithoutAClaim(Db db)
+    {
+        var claims = new ClaimCounter();
+        await using var flow = await Flow.StartAsync(db, new Dictionary<string, string?>
+        {
+            ["QrPayments:Outbox:PartnerConcurrency"] = "1",
+            ["QrPayments:Outbox:PollInterval"] = "00:10:00",
+        }, interceptor: claims);
+        var requests = await ConfirmAllAtOnceAsync(flow, 6, partnerDelayMs: 100);
+
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Count(o => o.State == OutboxState.Delivered) == requests.Count,
+            "every advice to be delivered", seconds: 60);
+        Assert.All(await flow.OutboxAsync(), o => Assert.Equal(1, o.Attempts));
+        Assert.Equal(requests.Count, flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm).Count);
+        Assert.Equal(0, claims.Claims);
+    }
+
     // Advices beyond a partner's slots go out as slots free up: a finished delivery wakes the next
     // pass. The poll interval here is longer than the test may take, so polling cannot hide a lost wake-up.
     [Theory]
@@ -136,19 +157,26 @@ public class DispatcherTests
     public async Task Dispatcher_MoreAdvicesThanSlots_FinishedDeliveriesWakeThePasses(Db db)
     {
         await using var flow = await Flow.StartAsync(db, new Dictionary<string, string?> { ["QrPayments:Outbox:PollInterval"] = "00:10:00" });
-        var requests = new List<string>();
-        for (var i = 0; i < 3 * new OutboxOptions().PartnerConcurrency; i++)
-        {
-            requests.Add((await flow.ApprovedPaymentAsync()).Id!);
-        }
-
-        await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = 200 }, SimulatorState.Confirm);
-        var answers = await Task.WhenAll(requests.Select(id => flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(id))));
-        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Accepted, a.Status));
+        var requests = await ConfirmAllAtOnceAsync(flow, 3 * new OutboxOptions().PartnerConcurrency, partnerDelayMs: 200);
 
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Count(o => o.State == OutboxState.Delivered) == requests.Count,
             "every advice to be delivered", seconds: 60);
         Assert.All(await flow.OutboxAsync(), o => Assert.Equal(1, o.Attempts));
+    }
+
+    // Approves `count` payments, slows the partner's confirmations, then confirms them all at once.
+    private static async Task<List<string>> ConfirmAllAtOnceAsync(Flow flow, int count, int partnerDelayMs)
+    {
+        var requests = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            requests.Add((await flow.ApprovedPaymentAsync()).Id!);
+        }
+
+        await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = partnerDelayMs }, SimulatorState.Confirm);
+        var answers = await Task.WhenAll(requests.Select(id => flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(id))));
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Accepted, a.Status));
+        return requests;
     }
 
     /// <summary>Counts the dispatcher's claims: UPDATEs of the outbox that set a lease.</summary>
