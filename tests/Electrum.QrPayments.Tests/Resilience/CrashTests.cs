@@ -74,6 +74,10 @@ public class CrashTests(ITestOutputHelper output)
             await service.StartAsync();
         }
 
+        // On a busy machine the kills may leave the load too little done to prove anything: keep it
+        // going on the last instance until payments have reached the partner and advices were accepted.
+        await Flow.UntilAsync(() => Task.FromResult(partner.State.ReceivedMessages.Any(r => r.Operation == SimulatorState.Pay) && !accepted.IsEmpty),
+            "the load to reach the partner", seconds: 60);
         await stop.CancelAsync();
         await Task.WhenAll(load).WaitAsync(TimeSpan.FromSeconds(60));
 
