@@ -75,7 +75,15 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
             db.ChangeTracker.Clear();
-            if (await db.Advices.AsNoTracking().SingleOrDefaultAsync(a => a.Id == adviceId) is { } earlier)
+            // The payment and any advice already recorded under this id, in one read; the advice
+            // alone when there is no payment (rare: an unknown or overtaken request id).
+            var row = await (
+                from p in db.Payments
+                where p.RequestId == requestId
+                from a in db.Advices.Where(a => a.Id == adviceId).DefaultIfEmpty()
+                select new { Payment = p, Earlier = a }).SingleOrDefaultAsync();
+            var payment = row?.Payment;
+            if ((row is null ? await db.Advices.AsNoTracking().SingleOrDefaultAsync(a => a.Id == adviceId) : row.Earlier) is { } earlier)
             {
                 return earlier.Kind == kind && earlier.BodyHash == hash && earlier.ClientId == clientId
                     ? Replay(earlier)
@@ -83,7 +91,6 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
             }
 
             var now = time.GetUtcNow();
-            var payment = await db.Payments.SingleOrDefaultAsync(p => p.RequestId == requestId);
             var found = payment is not null && payment.ClientId == clientId && payment.TranId is not null;
             if (!found && kind == AdviceKind.Reversal && payment is null)
             {

@@ -70,7 +70,7 @@ public sealed class PayHandler(
 
         // An early scan waiting here wakes at once; one waiting on another instance finds the
         // payment at its watcher's next check, which saves a NOTIFY on every pay.
-        signals.NotifyLocal(Signals.Tran(code.TranId));
+        signals.NotifyLocal(Signals.Tran(code.TranId), db.Snapshot(payment));
         payment = await HoldAsync(payment, woken);
         return payment.State switch
         {
@@ -105,6 +105,7 @@ public sealed class PayHandler(
     {
         using var watching = watcher.WatchPayment(payment.Id);
         Signals.Armed? rearmed = null;
+        object? carried = null;
         try
         {
             while (payment.State == PaymentState.AwaitingScan)
@@ -121,13 +122,15 @@ public sealed class PayHandler(
                 }
                 else
                 {
-                    await signals.WaitAsync(rearmed ?? armedBeforeInsert, remaining);
+                    carried = await signals.WaitAsync(rearmed ?? armedBeforeInsert, remaining);
                 }
 
                 // Armed before the read, so a change right after it still wakes the next wait.
                 rearmed?.Dispose();
                 rearmed = signals.Arm(Signals.Payment(payment.Id));
-                payment = await ReloadAsync(payment.Id);
+                // A scan matched here hands over the payment as it committed it: nothing to read back.
+                payment = carried is Payment matched && matched.Id == payment.Id ? db.Adopt(matched) : await ReloadAsync(payment.Id);
+                carried = null;
             }
 
             return payment;

@@ -16,64 +16,90 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher wat
     {
         ArgumentNullException.ThrowIfNull(scan);
         var now = time.GetUtcNow();
-        var code = await db.QrCodes.AsNoTracking().SingleOrDefaultAsync(c => c.TranId == scan.TranId)
-                   ?? throw PaymentErrors.InvalidTranId("no QR code with this tranId");
-        if (code.IsExpired(now))
+        var tranId = scan.TranId!;
+        // Armed before the first read, so a pay that comes right after it still wakes the wait.
+        var armed = signals.Arm(Signals.Tran(tranId));
+        try
         {
-            throw PaymentErrors.InvalidTranId("the QR code has expired");
-        }
-
-        if (await db.Scans.AnyAsync(s => s.MessageId == scan.Id))
-        {
-            throw QrException.Duplicate($"scan id {scan.Id} was already used");
-        }
-
-        var deadline = now + options.Value.EarlyScanGrace;
-        using var watching = watcher.WatchTran(code.TranId);
-        while (true)
-        {
-            using var signal = signals.Arm(Signals.Tran(code.TranId));
-            db.ChangeTracker.Clear();
-            // The unique index on active_tran_id means at most one payment holds the code.
-            var holder = await db.Payments.SingleOrDefaultAsync(p => p.ActiveTranId == code.TranId);
-            if (holder is { State: PaymentState.AwaitingScan } && holder.HoldUntil <= time.GetUtcNow())
+            // The code, whether this scan id was used, and the payment holding the code, in one read
+            // (the unique index on active_tran_id means at most one payment holds it).
+            var first = await (
+                from c in db.QrCodes
+                where c.TranId == tranId
+                from p in db.Payments.Where(p => p.ActiveTranId == c.TranId).DefaultIfEmpty()
+                select new { Code = c, Used = db.Scans.Any(s => s.MessageId == scan.Id), Holder = p }).SingleOrDefaultAsync()
+                ?? throw PaymentErrors.InvalidTranId("no QR code with this tranId");
+            if (first.Code.IsExpired(now))
             {
-                // Its hold is over though no process said so (its instance died): the payment gave up,
-                // so this is a late scan. End the hold, so no partner waits for a pay that never comes.
-                if (await TryExpireAsync(holder))
+                throw PaymentErrors.InvalidTranId("the QR code has expired");
+            }
+
+            if (first.Used)
+            {
+                throw QrException.Duplicate($"scan id {scan.Id} was already used");
+            }
+
+            var deadline = now + options.Value.EarlyScanGrace;
+            using var watching = watcher.WatchTran(tranId);
+            var holder = first.Holder;
+            object? carried = null;
+            for (var look = 0; ; look++)
+            {
+                if (look > 0)
                 {
-                    await signals.NotifyPaymentAsync(holder.Id);
+                    armed.Dispose();
+                    armed = signals.Arm(Signals.Tran(tranId));
+                    // A pay held here hands over its payment as it committed it: nothing to read back.
+                    db.ChangeTracker.Clear();
+                    holder = carried is Payment held && held.ActiveTranId == tranId
+                        ? db.Adopt(held)
+                        : await db.Payments.SingleOrDefaultAsync(p => p.ActiveTranId == tranId);
+                    carried = null;
+                }
+
+                if (holder is { State: PaymentState.AwaitingScan } && holder.HoldUntil <= time.GetUtcNow())
+                {
+                    // Its hold is over though no process said so (its instance died): the payment gave up,
+                    // so this is a late scan. End the hold, so no partner waits for a pay that never comes.
+                    if (await TryExpireAsync(holder))
+                    {
+                        await signals.NotifyPaymentAsync(holder.Id);
+                        throw PaymentErrors.NoPendingPayment();
+                    }
+
+                    continue;
+                }
+
+                if (holder is { State: PaymentState.AwaitingScan })
+                {
+                    if (await TryMatchAsync(holder, scan))
+                    {
+                        await signals.NotifyPaymentAsync(holder.Id, db.Snapshot(holder));
+                        return;
+                    }
+
+                    continue;
+                }
+
+                if (holder is not null)
+                {
+                    throw PaymentErrors.InvalidTranId(first.Code.SingleUse && holder.State is PaymentState.Approved or PaymentState.Confirmed
+                        ? "the single-use QR code has already been paid"
+                        : "the QR code has already been scanned for its pending payment");
+                }
+
+                var remaining = deadline - time.GetUtcNow();
+                if (remaining <= TimeSpan.Zero)
+                {
                     throw PaymentErrors.NoPendingPayment();
                 }
 
-                continue;
+                carried = await signals.WaitAsync(armed, remaining);
             }
-
-            if (holder is { State: PaymentState.AwaitingScan })
-            {
-                if (await TryMatchAsync(holder, scan))
-                {
-                    await signals.NotifyPaymentAsync(holder.Id);
-                    return;
-                }
-
-                continue;
-            }
-
-            if (holder is not null)
-            {
-                throw PaymentErrors.InvalidTranId(code.SingleUse && holder.State is PaymentState.Approved or PaymentState.Confirmed
-                    ? "the single-use QR code has already been paid"
-                    : "the QR code has already been scanned for its pending payment");
-            }
-
-            var remaining = deadline - time.GetUtcNow();
-            if (remaining <= TimeSpan.Zero)
-            {
-                throw PaymentErrors.NoPendingPayment();
-            }
-
-            await signals.WaitAsync(signal, remaining);
+        }
+        finally
+        {
+            armed.Dispose();
         }
     }
 

@@ -16,7 +16,9 @@ public sealed class LocalSignalTransport : ISignalTransport
 
 /// <summary>
 /// Wake-ups for held requests: a held pay waits on its payment's key, an early scan on its
-/// tranId's key. A signal is only a hint to look again: the database stays the truth, and waiters
+/// tranId's key. A signal within this process may carry what the notifier just committed (a held
+/// pay's matched payment), so the waiter need not read it back; otherwise, and between instances,
+/// a signal is only a hint to look again: the database stays the truth, and waiters
 /// also re-read it on a short interval, so a lost signal costs at most that interval. Signals go
 /// to the other instances through <see cref="ISignalTransport"/>. Waiting costs a timer and a
 /// task, never a thread; a key is forgotten when it fires or when its last waiter leaves, so
@@ -62,41 +64,46 @@ public sealed class Signals(TimeProvider time, ISignalTransport transport)
         }
     }
 
-    /// <summary>Returns when the armed signal fires or the timeout passes, whichever is first.</summary>
-    public async Task WaitAsync(Armed armed, TimeSpan timeout)
+    /// <summary>
+    /// Returns when the armed signal fires or the timeout passes, whichever is first: with what the
+    /// signal carried, or null (nothing carried, or the timeout).
+    /// </summary>
+    public async Task<object?> WaitAsync(Armed armed, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(armed);
         if (timeout <= TimeSpan.Zero)
         {
-            return;
+            return null;
         }
 
         try
         {
-            await armed.Fired.WaitAsync(timeout, time);
+            return await armed.Fired.WaitAsync(timeout, time);
         }
         catch (TimeoutException)
         {
             // Time to look at the database again.
+            return null;
         }
     }
 
     /// <summary>
     /// Wakes the request held for a payment, wherever it is held. A pay is held by exactly one
     /// instance: when that is this one, no other needs telling, and the PostgreSQL NOTIFY (a
-    /// commit that serializes with every other notifying commit) is saved.
+    /// commit that serializes with every other notifying commit) is saved. <paramref name="committed"/>,
+    /// a copy of the payment as just committed and shared with no context, reaches a pay held here.
     /// </summary>
-    public async Task NotifyPaymentAsync(Guid paymentId)
+    public async Task NotifyPaymentAsync(Guid paymentId, Payments.Payment? committed = null)
     {
         var key = Payment(paymentId);
-        if (!NotifyLocal(key))
+        if (!NotifyLocal(key, committed))
         {
             await transport.PublishAsync(key);
         }
     }
 
     /// <summary>Wakes the waiters of a key in this process only; false when there were none.</summary>
-    public bool NotifyLocal(string key)
+    public bool NotifyLocal(string key, object? carried = null)
     {
         Waiters? entry;
         lock (gate)
@@ -107,7 +114,7 @@ public sealed class Signals(TimeProvider time, ISignalTransport transport)
             }
         }
 
-        entry.Signal.TrySetResult();
+        entry.Signal.TrySetResult(carried);
         return true;
     }
 
@@ -125,7 +132,7 @@ public sealed class Signals(TimeProvider time, ISignalTransport transport)
 
     internal sealed class Waiters
     {
-        public TaskCompletionSource Signal { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<object?> Signal { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public int Count { get; set; }
     }
 
@@ -144,8 +151,8 @@ public sealed class Signals(TimeProvider time, ISignalTransport transport)
             this.entry = entry;
         }
 
-        /// <summary>Completes when the key is signalled.</summary>
-        public Task Fired => entry.Signal.Task;
+        /// <summary>Completes when the key is signalled, with what the signal carried.</summary>
+        public Task<object?> Fired => entry.Signal.Task;
 
         public void Dispose()
         {

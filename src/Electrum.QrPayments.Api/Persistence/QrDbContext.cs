@@ -16,6 +16,21 @@ public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbConte
     public DbSet<Advice> Advices => Set<Advice>();
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
 
+    /// <summary>A copy of a payment's current values that no context tracks: what a signal carries to a waiter.</summary>
+    public Payment Snapshot(Payment payment) => (Payment)Entry(payment).CurrentValues.ToObject();
+
+    /// <summary>
+    /// Tracks a copy of a payment another request just committed, as unchanged, in place of anything
+    /// this context held: a save then succeeds only if nothing moved the payment since that commit.
+    /// </summary>
+    public Payment Adopt(Payment committed)
+    {
+        ChangeTracker.Clear();
+        var mine = Snapshot(committed);
+        Payments.Attach(mine);
+        return mine;
+    }
+
     private SqliteWriteGate? writeGate;
     private SqliteWriteLane? writeLane;
     private bool gateLooked;

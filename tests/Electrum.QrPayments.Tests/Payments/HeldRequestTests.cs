@@ -44,6 +44,77 @@ public class HeldRequestTests
         Assert.Equal(0, watcher.Count);
     }
 
+    // The scan that releases a pay held on the same instance hands it the payment as committed:
+    // the pay goes on to the partner without reading its payment back.
+    [Theory]
+    [Databases]
+    public async Task Pay_ScanMatchedOnThisInstance_PaymentNotReadBack(Db db)
+    {
+        var reads = new PaymentReadCounter();
+        await using var flow = await Flow.StartAsync(db, interceptor: reads);
+        var request = Flow.PaymentFor((await flow.CodeAsync()).TranId!);
+
+        Assert.Equal(HttpStatusCode.Created, (await flow.PayAndScanAsync(request)).Status);
+
+        Assert.Equal(PaymentState.Approved, await flow.StateAsync(request.Id!));
+        Assert.Equal((0, 0), (reads.ById, reads.ByTranId));
+    }
+
+    // Likewise the other way round: a pay held on the instance where its scan came early hands the
+    // waiting scan its payment, and neither reads it back.
+    [Theory]
+    [Databases]
+    public async Task Scan_EarlyAndItsPayHeldOnThisInstance_PaymentNotReadBack(Db db)
+    {
+        var reads = new PaymentReadCounter();
+        await using var flow = await Flow.StartAsync(db, interceptor: reads);
+        var watcher = flow.Service.Services.GetRequiredService<HeldWatcher>();
+        var tranId = (await flow.CodeAsync()).TranId!;
+        var scanning = flow.ScanAsync(tranId);
+        await Flow.UntilAsync(() => Task.FromResult(watcher.Count == 1), "the scan to wait for its payment");
+
+        var paid = await flow.Pos.PayAsync(Flow.PaymentFor(tranId));
+
+        Assert.Equal(HttpStatusCode.Accepted, (await scanning).Status);
+        Assert.Equal(HttpStatusCode.Created, paid.Status);
+        Assert.Equal((0, 0), (reads.ById, reads.ByTranId));
+    }
+
+    /// <summary>
+    /// Counts reads of one payment by its id or by the tranId it holds: what a woken pay or a woken
+    /// early scan does when nothing is handed over.
+    /// </summary>
+    private sealed class PaymentReadCounter : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
+    {
+        private int byId;
+        private int byTranId;
+
+        public int ById => Volatile.Read(ref byId);
+
+        public int ByTranId => Volatile.Read(ref byTranId);
+
+        public override ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
+            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
+            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            var sql = command.CommandText;
+            if (sql.TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase))
+            {
+                if (System.Text.RegularExpressions.Regex.IsMatch(sql, @"FROM ""?payments""? AS ""?p""?\s+WHERE ""?p""?\.""?id""? = "))
+                {
+                    Interlocked.Increment(ref byId);
+                }
+
+                if (System.Text.RegularExpressions.Regex.IsMatch(sql, @"FROM ""?payments""? AS ""?p""?\s+WHERE ""?p""?\.""?active_tran_id""? = "))
+                {
+                    Interlocked.Increment(ref byTranId);
+                }
+            }
+
+            return ValueTask.FromResult(result);
+        }
+    }
+
     // One lifecycle ending one way; returns how it ended.
     private static async Task<string> LifecycleAsync(Flow flow, int kind)
     {
