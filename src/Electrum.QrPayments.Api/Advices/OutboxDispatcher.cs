@@ -10,7 +10,9 @@ namespace Electrum.QrPayments.Api.Advices;
 /// Delivers outbox rows to partners. An item is leased, by the instance that accepted it in the
 /// same transaction (<see cref="TryLease"/>) or by a conditional UPDATE of a pass, so several
 /// dispatchers (several instances) never send it at once, and a crashed holder's lease just
-/// runs out. Per payment only the oldest pending item is eligible, so advices arrive in order. Deliveries run concurrently, at most <see cref="OutboxOptions.BatchSize"/> in all and
+/// runs out. A pass claims the advices accepted here while no slot was free by id, or else what a
+/// search finds due. Per payment only the oldest pending item is eligible, so advices arrive in
+/// order. Deliveries run concurrently, at most <see cref="OutboxOptions.BatchSize"/> in all and
 /// <see cref="OutboxOptions.PartnerConcurrency"/> per partner, and the dispatcher keeps claiming
 /// while they are in flight: a partner that hangs holds its own slots, never another's. Delivered
 /// and failed outcomes end an item; unknown ones retry with capped exponential backoff and
@@ -46,13 +48,13 @@ public sealed partial class OutboxDispatcher(
     private int reserved;
     // Set while due items may be waiting for a free slot, so a finished delivery wakes a pass.
     private bool backlog = true;
-    // Advices leased here when no slot was free (see TryLease), oldest first, and how many more are
-    // promised by transactions not yet committed. A freed slot goes to the oldest of them: no search, no claim.
-    private readonly Queue<OutboxMessage> waiting = new();
+    // Advices accepted here while no slot was free (see TryLease), oldest first, and how many more
+    // are promised by transactions not yet committed: a pass claims them by id, with no search.
+    private readonly List<OutboxMessage> waiting = [];
     private int promisedWaits;
-    // Set while the last search found due items: a freed slot then goes to a pass first, so what
-    // waits in the database (retries, what a crashed instance left) is not starved by new advices.
-    private bool searchFoundDue;
+    // When a pass last searched; one searches at least every PollInterval while passes run, so rows
+    // waiting in the database (retries, what a crashed instance left) take their turn.
+    private DateTimeOffset lastSearch = DateTimeOffset.MinValue;
     private CancellationToken stopping;
     private bool running;
 
@@ -119,77 +121,53 @@ public sealed partial class OutboxDispatcher(
     }
 
     /// <summary>
-    /// One pass: claims what is due and fits the free slots, and starts delivering it. True when
-    /// it filled every free slot, so more may be due at once.
+    /// One pass: claims what is due and fits the free slots, and starts delivering it: the advices
+    /// waiting here when there are any for a free slot (by id, no search), otherwise what a search
+    /// finds. True when it should run again at once (it filled every free slot, or lost claims of
+    /// waiting advices that others may take the place of).
     /// </summary>
     private async Task<bool> ClaimAndStartAsync(CancellationToken ct)
     {
+        var now = time.GetUtcNow();
+        List<OutboxMessage> picked;
         int room;
-        Dictionary<string, int> busy;
-        HashSet<long> ours;
         lock (gate)
         {
             room = settings.BatchSize - deliveries.Count - reserved;
-            busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
-            ours = [.. deliveries.Keys];
             if (room <= 0)
             {
                 backlog = true;
+                return false;
+            }
+
+            // Rows queued elsewhere (a timeout reversal, a re-queue) are found by a search.
+            backlog |= signal.TakeQueued();
+            var searchDue = now - lastSearch >= settings.PollInterval;
+            picked = searchDue ? [] : TakeWaiting();
+            if (picked.Count == 0 && !searchDue && !backlog)
+            {
+                // Nothing here fits a free slot, and nothing is known to wait in the database.
                 return false;
             }
         }
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
-        var now = time.GetUtcNow();
-        // Longer than any delivery (bounded by PartnerTimeout); a killed holder's items wait no longer than this.
-        var leaseUntil = now + options.Value.PartnerTimeout + LeaseMargin;
-        // A token per claim: a delivery whose lease ran out can no longer record over a later claim of the same item.
-        var lease = $"{owner}-{Interlocked.Increment(ref passes)}";
-
-        // Each partner's oldest due items, no more than it has free slots, oldest first overall: a
-        // partner with a backlog cannot crowd out another, and nothing is claimed only to be handed back.
-        var perPartner = settings.PartnerConcurrency;
-        var saturated = busy.Where(p => p.Value >= perPartner).Select(p => p.Key).ToArray();
-        IQueryable<OutboxMessage> Due() => db.Outbox.AsNoTracking()
-            .Where(o => o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
-            .Where(o => !db.Outbox.Any(e => e.PaymentId == o.PaymentId && e.State == OutboxState.Pending && e.Id < o.Id));
-        var duePartners = await Due().Select(o => o.PartnerId).Distinct().ToListAsync(ct);
-        // Due items of a partner with no free slot wait for one of its deliveries to finish.
-        var waitForSlots = duePartners.Intersect(saturated).Any();
-        var heads = new List<OutboxMessage>();
-        foreach (var partnerId in duePartners.Except(saturated))
+        var searched = picked.Count == 0;
+        if (searched)
         {
-            var free = perPartner - busy.GetValueOrDefault(partnerId);
-            heads.AddRange(await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Take(free).ToListAsync(ct));
-        }
-
-        // An item still in flight here whose lease ran out (its result slow to record) is not sent twice at once.
-        var picked = heads.Where(h => !ours.Contains(h.Id)).OrderBy(h => h.Id).Take(room).ToList();
-        if (picked.Count == 0)
-        {
-            // Nothing due, or only items of partners with no free slot (a finished delivery frees one).
-            lock (gate)
-            {
-                backlog = searchFoundDue = waitForSlots;
-                DrainWaiting();
-            }
-
-            return false;
-        }
-
-        // Hand-offs may have taken slots during the search: take for this pass only what still fits.
-        lock (gate)
-        {
-            searchFoundDue = true;
-            picked = [.. picked.Where(item => TryReserve(item.PartnerId))];
+            lastSearch = now;
+            picked = await SearchAsync(db, now, ct);
             if (picked.Count == 0)
             {
-                backlog = true;
                 return false;
             }
         }
 
+        // Longer than any delivery (bounded by PartnerTimeout); a killed holder's items wait no longer than this.
+        var leaseUntil = now + options.Value.PartnerTimeout + LeaseMargin;
+        // A token per claim: a delivery whose lease ran out can no longer record over a later claim of the same item.
+        var lease = $"{owner}-{Interlocked.Increment(ref passes)}";
         List<OutboxMessage> claimed = [];
         try
         {
@@ -216,24 +194,78 @@ public sealed partial class OutboxDispatcher(
                     Launch(item);
                 }
 
-                // More may be due behind what was just claimed: the next finished delivery looks.
-                backlog = true;
+                if (searched)
+                {
+                    // Waiting advices a search found are claimed already; more may be due behind
+                    // what it claimed: the next finished delivery looks.
+                    waiting.RemoveAll(w => won.Contains(w.Id));
+                    backlog = true;
+                }
             }
         }
 
-        return claimed.Count == room;
+        return claimed.Count == room || (!searched && claimed.Count < picked.Count);
+    }
+
+    // Under the lock: the advices waiting here whose partner has a free slot, oldest first, each
+    // with its slot taken. One that another instance sends meanwhile is simply not won by the claim.
+    private List<OutboxMessage> TakeWaiting()
+    {
+        var taken = waiting.Where(item => TryReserve(item.PartnerId)).ToList();
+        waiting.RemoveAll(taken.Contains);
+        return taken;
+    }
+
+    // What is due in the database and fits the free slots, each with its slot taken.
+    private async Task<List<OutboxMessage>> SearchAsync(QrDbContext db, DateTimeOffset now, CancellationToken ct)
+    {
+        int room;
+        Dictionary<string, int> busy;
+        HashSet<long> ours;
+        lock (gate)
+        {
+            room = settings.BatchSize - deliveries.Count - reserved;
+            busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
+            ours = [.. deliveries.Keys];
+        }
+
+        // Each partner's oldest due items, no more than it has free slots, oldest first overall: a
+        // partner with a backlog cannot crowd out another, and nothing is claimed only to be handed back.
+        var perPartner = settings.PartnerConcurrency;
+        var saturated = busy.Where(p => p.Value >= perPartner).Select(p => p.Key).ToArray();
+        IQueryable<OutboxMessage> Due() => db.Outbox.AsNoTracking()
+            .Where(o => o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
+            .Where(o => !db.Outbox.Any(e => e.PaymentId == o.PaymentId && e.State == OutboxState.Pending && e.Id < o.Id));
+        var duePartners = await Due().Select(o => o.PartnerId).Distinct().ToListAsync(ct);
+        // Due items of a partner with no free slot wait for one of its deliveries to finish.
+        var waitForSlots = duePartners.Intersect(saturated).Any();
+        var heads = new List<OutboxMessage>();
+        foreach (var partnerId in duePartners.Except(saturated))
+        {
+            var free = perPartner - busy.GetValueOrDefault(partnerId);
+            heads.AddRange(await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Take(free).ToListAsync(ct));
+        }
+
+        // An item still in flight here whose lease ran out (its result slow to record) is not sent twice at once.
+        var picked = heads.Where(h => !ours.Contains(h.Id)).OrderBy(h => h.Id).Take(room).ToList();
+        lock (gate)
+        {
+            // Nothing due, or only items of partners with no free slot: a finished delivery wakes a pass.
+            backlog = waitForSlots || picked.Count > 0;
+            // Hand-offs may have taken slots during the search: take for this pass only what still fits.
+            return [.. picked.Where(item => TryReserve(item.PartnerId))];
+        }
     }
 
     /// <summary>
-    /// For an advice about to be committed in <paramref name="db"/>: leases it to this dispatcher in
-    /// that same transaction (its first attempt counted, as a claim would) and returns its slot;
-    /// <see cref="DeliverySlot.Start"/> after the commit delivers it at once when a slot was free,
-    /// or else queues it here for the next slot to free up, with no search and no claim either way.
-    /// Null when nothing is queued, the dispatcher is stopping, or <see cref="MaxWaiting"/> advices
-    /// already wait here: the item is then left to a pass. A queued advice that waits until its
-    /// lease could no longer outlast a call is left to a pass too (after the lease), and so is one
-    /// whose instance crashes. Each payment has at most one advice for a partner, so this never
-    /// overtakes an older one.
+    /// For an advice about to be committed in <paramref name="db"/>. When a slot is free, leases it
+    /// to this dispatcher in that same transaction (its first attempt counted, as a claim would):
+    /// <see cref="DeliverySlot.Start"/> after the commit delivers it at once, with no search and no
+    /// claim. Otherwise it stays an ordinary due row that any instance may claim, and Start puts it
+    /// on this dispatcher's list, so the next pass here with a slot free for its partner claims it
+    /// by id, with no search. Null when nothing is queued, the dispatcher is stopping, or
+    /// <see cref="MaxWaiting"/> advices already wait here: a search finds the row then. Each
+    /// payment has at most one advice for a partner, so this never overtakes an older one.
     /// </summary>
     public DeliverySlot? TryLease(QrDbContext db)
     {
@@ -263,6 +295,7 @@ public sealed partial class OutboxDispatcher(
                 }
 
                 promisedWaits++;
+                return new DeliverySlot(this, item, slotted);
             }
 
             item.LeaseOwner = $"{owner}-{Interlocked.Increment(ref passes)}";
@@ -274,18 +307,18 @@ public sealed partial class OutboxDispatcher(
     }
 
     /// <summary>
-    /// A slot (or a place in the queue) taken by <see cref="TryLease"/>: started once the advice is
-    /// committed, given back otherwise.
+    /// A slot (or a place on the list of advices waiting here) taken by <see cref="TryLease"/>:
+    /// started once the advice is committed, given back otherwise.
     /// </summary>
     public sealed class DeliverySlot(OutboxDispatcher dispatcher, OutboxMessage item, bool slotted) : IDisposable
     {
         private bool done;
 
         /// <summary>
-        /// Delivers the committed advice now, or queues it for the next free slot, if its lease
-        /// still outlasts a whole call (the commit may have waited) and the dispatcher is not
-        /// stopping; otherwise the slot is given back and the advice is claimed by a pass once its
-        /// lease runs out.
+        /// Delivers the committed advice now if it was leased, its lease still outlasts a whole call
+        /// (the commit may have waited) and the dispatcher is not stopping (otherwise the slot is
+        /// given back and a pass claims the advice once its lease runs out); or puts it on the list
+        /// for the next free slot.
         /// </summary>
         public void Start()
         {
@@ -303,10 +336,9 @@ public sealed partial class OutboxDispatcher(
                 }
                 else
                 {
-                    dispatcher.waiting.Enqueue(item);
-                    dispatcher.DrainWaiting();
-                    // Left waiting behind what a search found: a pass takes the slots first.
-                    launched = !dispatcher.searchFoundDue;
+                    dispatcher.waiting.Add(item);
+                    // A slot for it may have freed meanwhile; if not, a finished delivery wakes the pass.
+                    launched = !dispatcher.HasFreeSlot(item.PartnerId);
                 }
             }
 
@@ -328,10 +360,10 @@ public sealed partial class OutboxDispatcher(
                 }
 
                 dispatcher.Release(item.PartnerId);
-                wake = dispatcher.backlog;
+                wake = dispatcher.backlog || dispatcher.waiting.Count > 0;
             }
 
-            // The freed slot may be what a waiting row needs.
+            // The freed slot may be what a waiting advice needs.
             if (wake)
             {
                 dispatcher.WakePass();
@@ -360,26 +392,30 @@ public sealed partial class OutboxDispatcher(
         }
     }
 
-    private void WakePass() => signal.Notify();
+    private void WakePass() => signal.Wake();
 
     // Under the lock: takes a slot in all and one of the partner's, if both are free.
     private bool TryReserve(string partnerId)
     {
-        var busy = busyPartners.GetValueOrDefault(partnerId);
-        if (deliveries.Count + reserved >= settings.BatchSize || busy >= settings.PartnerConcurrency)
+        if (!HasFreeSlot(partnerId))
         {
             return false;
         }
 
         reserved++;
-        busyPartners[partnerId] = busy + 1;
+        busyPartners[partnerId] = busyPartners.GetValueOrDefault(partnerId) + 1;
         return true;
     }
+
+    // Under the lock.
+    private bool HasFreeSlot(string partnerId) =>
+        deliveries.Count + reserved < settings.BatchSize && busyPartners.GetValueOrDefault(partnerId) < settings.PartnerConcurrency;
 
     // Under the lock: a handed-off advice whose transaction has committed, its slot still counted.
     private bool LaunchLeased(OutboxMessage item)
     {
-        if (CanStartLeased(item))
+        // A second to spare: the call is bounded by PartnerTimeout, and the lease must outlast it.
+        if (running && !stopping.IsCancellationRequested && item.LeaseUntil - time.GetUtcNow() > options.Value.PartnerTimeout + TimeSpan.FromSeconds(1))
         {
             Launch(item);
             return true;
@@ -388,34 +424,6 @@ public sealed partial class OutboxDispatcher(
         Release(item.PartnerId);
         backlog = true;
         return false;
-    }
-
-    // Under the lock. A second to spare: the call is bounded by PartnerTimeout, and the lease must outlast it.
-    private bool CanStartLeased(OutboxMessage item) =>
-        running && !stopping.IsCancellationRequested && item.LeaseUntil - time.GetUtcNow() > options.Value.PartnerTimeout + TimeSpan.FromSeconds(1);
-
-    // Under the lock: free slots go to the advices queued here, oldest first, unless the last search
-    // found due items in the database (a pass takes the slot then). One whose lease got too short
-    // to start is left to a pass after the lease.
-    private void DrainWaiting()
-    {
-        for (var n = searchFoundDue ? 0 : waiting.Count; n > 0; n--)
-        {
-            var item = waiting.Dequeue();
-            if (!CanStartLeased(item))
-            {
-                backlog = true;
-            }
-            else if (TryReserve(item.PartnerId))
-            {
-                reserved--;
-                Launch(item);
-            }
-            else
-            {
-                waiting.Enqueue(item);
-            }
-        }
     }
 
     // Under the lock, with the partner's slot already counted. The delivery runs with the host's
@@ -442,14 +450,13 @@ public sealed partial class OutboxDispatcher(
         {
             deliveries.Remove(item.Id);
             Release(item.PartnerId);
-            DrainWaiting();
-            wake = backlog;
+            wake = backlog || waiting.Count > 0;
         }
 
         // A slot is free: worth a pass only if something may be waiting for one.
         if (wake)
         {
-            signal.Notify();
+            WakePass();
         }
     }
 

@@ -1,11 +1,20 @@
 namespace Electrum.QrPayments.Api.Advices;
 
-/// <summary>Wakes the dispatcher when something was queued, so delivery does not wait for the next poll.</summary>
+/// <summary>Wakes the dispatcher, so delivery does not wait for the next poll.</summary>
 public sealed class OutboxSignal
 {
     private readonly SemaphoreSlim pending = new(0, 1);
+    private int queued;
 
+    /// <summary>Something was queued in the database: the next pass searches for it.</summary>
     public void Notify()
+    {
+        Volatile.Write(ref queued, 1);
+        Wake();
+    }
+
+    /// <summary>A slot or an advice the dispatcher already knows of is ready: a pass, with no search needed.</summary>
+    public void Wake()
     {
         try
         {
@@ -13,9 +22,12 @@ public sealed class OutboxSignal
         }
         catch (SemaphoreFullException)
         {
-            // Already signalled; one wake-up covers everything queued so far.
+            // Already signalled; one wake-up covers everything so far.
         }
     }
+
+    /// <summary>Whether <see cref="Notify"/> was called since the last time this was asked.</summary>
+    public bool TakeQueued() => Interlocked.Exchange(ref queued, 0) == 1;
 
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => pending.WaitAsync(timeout, ct);
 }

@@ -129,11 +129,11 @@ public class DispatcherTests
         Assert.Equal(0, claims.Claims);
     }
 
-    // With every slot taken, an accepted advice is still leased in its own transaction and waits
-    // here for the next free slot: again no search and no claim, and each goes out once.
+    // With every slot taken, an accepted advice waits on the accepting instance's list: a freed
+    // slot has it claimed by id, with no search for due rows, and each goes out once.
     [Theory]
     [Databases]
-    public async Task Confirm_NoSlotFree_QueuedHereAndSentAsSlotsFreeWithoutAClaim(Db db)
+    public async Task Confirm_NoSlotFree_ClaimedByIdAsSlotsFreeWithoutASearch(Db db)
     {
         var claims = new ClaimCounter();
         await using var flow = await Flow.StartAsync(db, new Dictionary<string, string?>
@@ -141,13 +141,16 @@ public class DispatcherTests
             ["QrPayments:Outbox:PartnerConcurrency"] = "1",
             ["QrPayments:Outbox:PollInterval"] = "00:10:00",
         }, interceptor: claims);
+        var searches = claims.Searches;
         var requests = await ConfirmAllAtOnceAsync(flow, 6, partnerDelayMs: 100);
 
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Count(o => o.State == OutboxState.Delivered) == requests.Count,
             "every advice to be delivered", seconds: 60);
         Assert.All(await flow.OutboxAsync(), o => Assert.Equal(1, o.Attempts));
         Assert.Equal(requests.Count, flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm).Count);
-        Assert.Equal(0, claims.Claims);
+        // One leased on acceptance, the other five claimed one at a time (one slot) as slots freed.
+        Assert.Equal(requests.Count - 1, claims.Claims);
+        Assert.Equal(searches, claims.Searches);
     }
 
     // Advices beyond a partner's slots go out as slots free up: a finished delivery wakes the next
@@ -164,8 +167,37 @@ public class DispatcherTests
         Assert.All(await flow.OutboxAsync(), o => Assert.Equal(1, o.Attempts));
     }
 
+    // Rows due in the database (here failed advices an operator re-queues at once) beyond the
+    // partner's one slot: each finished delivery wakes a search for the next. The 10-minute poll
+    // cannot stand in for a lost wake-up.
+    [Theory]
+    [Databases]
+    public async Task Dispatcher_DueRowsBeyondSlots_FinishedDeliveriesWakeTheSearches(Db db)
+    {
+        await using var flow = await Flow.StartAsync(db, new Dictionary<string, string?>
+        {
+            ["QrPayments:Outbox:PartnerConcurrency"] = "1",
+            ["QrPayments:Outbox:PollInterval"] = "00:10:00",
+        });
+        await flow.Partner.Control.SetAsync(new Behaviour { Action = SimAction.Decline, Status = 400, ErrorType = ErrorType.FormatError }, SimulatorState.Confirm);
+        var requests = await ConfirmAllAtOnceAsync(flow, 4, partnerDelayMs: 0, keepBehaviour: true);
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o.State == OutboxState.Failed), "the advices to fail", seconds: 60);
+        await flow.Partner.Control.ResetAsync();
+        await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = 100 }, SimulatorState.Confirm);
+        using var ops = flow.Service.CreateClient(QrService.Operator, QrService.OperatorPassword);
+
+        foreach (var item in await flow.OutboxAsync())
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await ops.PostAsync($"/ops/outbox/{item.Id}/requeue", null)).StatusCode);
+        }
+
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Count(o => o.State == OutboxState.Delivered) == requests.Count,
+            "every re-queued advice to be delivered", seconds: 60);
+        Assert.All(await flow.OutboxAsync(), o => Assert.Equal(2, o.Attempts));
+    }
+
     // Approves `count` payments, slows the partner's confirmations, then confirms them all at once.
-    private static async Task<List<string>> ConfirmAllAtOnceAsync(Flow flow, int count, int partnerDelayMs)
+    private static async Task<List<string>> ConfirmAllAtOnceAsync(Flow flow, int count, int partnerDelayMs, bool keepBehaviour = false)
     {
         var requests = new List<string>();
         for (var i = 0; i < count; i++)
@@ -173,18 +205,25 @@ public class DispatcherTests
             requests.Add((await flow.ApprovedPaymentAsync()).Id!);
         }
 
-        await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = partnerDelayMs }, SimulatorState.Confirm);
+        if (!keepBehaviour)
+        {
+            await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = partnerDelayMs }, SimulatorState.Confirm);
+        }
+
         var answers = await Task.WhenAll(requests.Select(id => flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(id))));
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.Accepted, a.Status));
         return requests;
     }
 
-    /// <summary>Counts the dispatcher's claims: UPDATEs of the outbox that set a lease.</summary>
+    /// <summary>Counts the dispatcher's claims (UPDATEs of the outbox that set a lease) and its searches for due rows.</summary>
     private sealed class ClaimCounter : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
     {
         private int claims;
+        private int searches;
 
         public int Claims => Volatile.Read(ref claims);
+
+        public int Searches => Volatile.Read(ref searches);
 
         public override ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
             System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
@@ -209,6 +248,11 @@ public class DispatcherTests
                 text.Contains("SET \"lease_owner\"", StringComparison.Ordinal) | text.Contains("SET lease_owner", StringComparison.Ordinal))
             {
                 Interlocked.Increment(ref claims);
+            }
+
+            if (text.StartsWith("SELECT DISTINCT", StringComparison.OrdinalIgnoreCase) && text.Contains("outbox", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref searches);
             }
         }
     }
