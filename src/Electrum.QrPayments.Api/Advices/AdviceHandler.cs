@@ -114,7 +114,8 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
             });
 
             // The advice for the partner goes out the moment it is committed, when a slot is free.
-            using var delivery = changed ? dispatcher.TryLease(db) : null;
+            var advised = changed && db.ChangeTracker.Entries<OutboxMessage>().Any(e => e.State == EntityState.Added);
+            using var delivery = advised ? dispatcher.TryLease(db) : null;
             try
             {
                 await db.SaveChangesAsync();
@@ -137,7 +138,7 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
                 {
                     delivery.Start();
                 }
-                else
+                else if (advised)
                 {
                     outbox.Notify();
                 }

@@ -31,7 +31,7 @@ public sealed partial class OutboxDispatcher(
     /// <summary>The longest partner text kept in last_error (the column's length).</summary>
     public const int MaxErrorLength = 200;
 
-    /// <summary>The most advices leased here that may wait for a slot; beyond it they wait in the database for a pass.</summary>
+    /// <summary>The most advices accepted here that wait on the list for a slot; beyond it a search finds them.</summary>
     public const int MaxWaiting = 256;
 
     /// <summary>A lease lasts PartnerTimeout plus this: longer than any call, with room to record its result.</summary>
@@ -121,16 +121,19 @@ public sealed partial class OutboxDispatcher(
     }
 
     /// <summary>
-    /// One pass: claims what is due and fits the free slots, and starts delivering it: the advices
-    /// waiting here when there are any for a free slot (by id, no search), otherwise what a search
-    /// finds. True when it should run again at once (it filled every free slot, or lost claims of
-    /// waiting advices that others may take the place of).
+    /// One pass: claims what is due and fits the free slots, and starts delivering it. Rows in the
+    /// database that are not on this dispatcher's list come first, found by a search, whenever some
+    /// may be due (someone queued rows, the last search saw more than it could take) and at least
+    /// every PollInterval; the advices on the list fill the slots left, claimed by id with no
+    /// search. True when it should run again at once (it filled every free slot, or lost claims
+    /// that other items may take the place of).
     /// </summary>
     private async Task<bool> ClaimAndStartAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        List<OutboxMessage> picked;
         int room;
+        bool search;
+        long[] listed;
         lock (gate)
         {
             room = settings.BatchSize - deliveries.Count - reserved;
@@ -140,40 +143,50 @@ public sealed partial class OutboxDispatcher(
                 return false;
             }
 
-            // Rows queued elsewhere (a timeout reversal, a re-queue) are found by a search.
+            // Rows queued elsewhere in this process (a timeout reversal, a re-queue) are found by a search.
             backlog |= signal.TakeQueued();
-            var searchDue = now - lastSearch >= settings.PollInterval;
-            picked = searchDue ? [] : TakeWaiting();
-            if (picked.Count == 0 && !searchDue && !backlog)
+            search = backlog || now - lastSearch >= settings.PollInterval;
+            listed = [.. waiting.Select(w => w.Id)];
+            if (!search && !waiting.Any(w => HasFreeSlot(w.PartnerId)))
             {
-                // Nothing here fits a free slot, and nothing is known to wait in the database.
+                // Nothing on the list fits a free slot, and nothing is known to wait in the database.
                 return false;
             }
         }
 
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
-        var searched = picked.Count == 0;
-        if (searched)
-        {
-            lastSearch = now;
-            picked = await SearchAsync(db, now, ct);
-            if (picked.Count == 0)
-            {
-                return false;
-            }
-        }
-
-        // Longer than any delivery (bounded by PartnerTimeout); a killed holder's items wait no longer than this.
-        var leaseUntil = now + options.Value.PartnerTimeout + LeaseMargin;
-        // A token per claim: a delivery whose lease ran out can no longer record over a later claim of the same item.
-        var lease = $"{owner}-{Interlocked.Increment(ref passes)}";
+        List<OutboxMessage> picked = [];
         List<OutboxMessage> claimed = [];
+        var failed = true;
         try
         {
-            claimed = db.Database.IsNpgsql()
-                ? await ClaimWithSkipLockedAsync(db, picked, lease, now, leaseUntil, ct)
-                : await ClaimOneByOneAsync(db, picked, lease, now, leaseUntil, ct);
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
+            if (search)
+            {
+                lastSearch = now;
+                picked = await SearchAsync(db, now, listed, ct);
+            }
+
+            lock (gate)
+            {
+                // An advice listed during the search may have been found by it too.
+                var found = picked.Select(p => p.Id).ToHashSet();
+                waiting.RemoveAll(w => found.Contains(w.Id));
+                picked.AddRange(TakeWaiting());
+            }
+
+            if (picked.Count > 0)
+            {
+                // Longer than any delivery (bounded by PartnerTimeout); a killed holder's items wait no longer than this.
+                var leaseUntil = now + options.Value.PartnerTimeout + LeaseMargin;
+                // A token per claim: a delivery whose lease ran out can no longer record over a later claim of the same item.
+                var lease = $"{owner}-{Interlocked.Increment(ref passes)}";
+                claimed = db.Database.IsNpgsql()
+                    ? await ClaimWithSkipLockedAsync(db, picked, lease, now, leaseUntil)
+                    : await ClaimOneByOneAsync(db, picked, lease, now, leaseUntil, ct);
+            }
+
+            failed = false;
         }
         finally
         {
@@ -194,30 +207,28 @@ public sealed partial class OutboxDispatcher(
                     Launch(item);
                 }
 
-                if (searched)
-                {
-                    // Waiting advices a search found are claimed already; more may be due behind
-                    // what it claimed: the next finished delivery looks.
-                    waiting.RemoveAll(w => won.Contains(w.Id));
-                    backlog = true;
-                }
+                // What was picked and not won is gone from the list: another instance has it, or
+                // (after a failure) a search finds it.
+                backlog |= failed;
             }
         }
 
-        return claimed.Count == room || (!searched && claimed.Count < picked.Count);
+        return picked.Count > 0 && (claimed.Count == room || claimed.Count < picked.Count);
     }
 
-    // Under the lock: the advices waiting here whose partner has a free slot, oldest first, each
-    // with its slot taken. One that another instance sends meanwhile is simply not won by the claim.
+    // Under the lock: the advices on the list whose partner has a free slot, oldest first, each with
+    // its slot taken, and off the list. One another instance sends meanwhile is just not won by the
+    // claim; one in flight here already (a search claimed it before it was listed) is dropped.
     private List<OutboxMessage> TakeWaiting()
     {
+        waiting.RemoveAll(w => deliveries.ContainsKey(w.Id));
         var taken = waiting.Where(item => TryReserve(item.PartnerId)).ToList();
         waiting.RemoveAll(taken.Contains);
         return taken;
     }
 
-    // What is due in the database and fits the free slots, each with its slot taken.
-    private async Task<List<OutboxMessage>> SearchAsync(QrDbContext db, DateTimeOffset now, CancellationToken ct)
+    // What is due in the database, not on the list, and fits the free slots, each with its slot taken.
+    private async Task<List<OutboxMessage>> SearchAsync(QrDbContext db, DateTimeOffset now, long[] listed, CancellationToken ct)
     {
         int room;
         Dictionary<string, int> busy;
@@ -235,6 +246,7 @@ public sealed partial class OutboxDispatcher(
         var saturated = busy.Where(p => p.Value >= perPartner).Select(p => p.Key).ToArray();
         IQueryable<OutboxMessage> Due() => db.Outbox.AsNoTracking()
             .Where(o => o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
+            .Where(o => !listed.Contains(o.Id))
             .Where(o => !db.Outbox.Any(e => e.PaymentId == o.PaymentId && e.State == OutboxState.Pending && e.Id < o.Id));
         var duePartners = await Due().Select(o => o.PartnerId).Distinct().ToListAsync(ct);
         // Due items of a partner with no free slot wait for one of its deliveries to finish.
@@ -250,10 +262,12 @@ public sealed partial class OutboxDispatcher(
         var picked = heads.Where(h => !ours.Contains(h.Id)).OrderBy(h => h.Id).Take(room).ToList();
         lock (gate)
         {
-            // Nothing due, or only items of partners with no free slot: a finished delivery wakes a pass.
-            backlog = waitForSlots || picked.Count > 0;
-            // Hand-offs may have taken slots during the search: take for this pass only what still fits.
-            return [.. picked.Where(item => TryReserve(item.PartnerId))];
+            // Rows left behind (a partner with no free slot, more than fit, more behind what was
+            // taken): a finished delivery wakes the next search. Hand-offs may have taken slots
+            // meanwhile: take what still fits.
+            var fits = picked.Where(item => TryReserve(item.PartnerId)).ToList();
+            backlog = waitForSlots || fits.Count > 0 || heads.Count > fits.Count;
+            return fits;
         }
     }
 
@@ -470,8 +484,10 @@ public sealed partial class OutboxDispatcher(
 
     // PostgreSQL: one statement; rows another dispatcher is claiming right now are skipped, not waited
     // for, and the picked rows are checked again (another instance may have tried one meanwhile).
+    // Not cancelled at shutdown: the UPDATE could still commit on the server after the client gave up,
+    // leaving rows leased and never sent until the lease runs out.
     private static async Task<List<OutboxMessage>> ClaimWithSkipLockedAsync(QrDbContext db, List<OutboxMessage> picked, string lease,
-        DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct)
+        DateTimeOffset now, DateTimeOffset leaseUntil)
     {
         var ids = picked.Select(o => o.Id).ToArray();
         return await db.Outbox.FromSqlInterpolated($"""
@@ -482,7 +498,7 @@ public sealed partial class OutboxDispatcher(
                   AND (o.lease_until IS NULL OR o.lease_until < {now.UtcDateTime})
                 FOR UPDATE SKIP LOCKED)
             RETURNING *
-            """).AsNoTracking().ToListAsync(ct);
+            """).AsNoTracking().ToListAsync(CancellationToken.None);
     }
 
     // SQLite (one writer at a time): claim each with a conditional UPDATE, all in one write.

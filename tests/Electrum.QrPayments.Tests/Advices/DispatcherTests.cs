@@ -141,6 +141,8 @@ public class DispatcherTests
             ["QrPayments:Outbox:PartnerConcurrency"] = "1",
             ["QrPayments:Outbox:PollInterval"] = "00:10:00",
         }, interceptor: claims);
+        // The search every dispatcher starts with (what a crashed instance left), then none.
+        await Flow.UntilAsync(() => Task.FromResult(claims.Searches > 0), "the dispatcher's first search");
         var searches = claims.Searches;
         var requests = await ConfirmAllAtOnceAsync(flow, 6, partnerDelayMs: 100);
 
@@ -148,8 +150,8 @@ public class DispatcherTests
             "every advice to be delivered", seconds: 60);
         Assert.All(await flow.OutboxAsync(), o => Assert.Equal(1, o.Attempts));
         Assert.Equal(requests.Count, flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm).Count);
-        // One leased on acceptance, the other five claimed one at a time (one slot) as slots freed.
-        Assert.Equal(requests.Count - 1, claims.Claims);
+        // At least one leased on acceptance; the rest claimed by id as slots freed, never searched for.
+        Assert.InRange(claims.Claims, 1, requests.Count - 1);
         Assert.Equal(searches, claims.Searches);
     }
 
@@ -186,10 +188,8 @@ public class DispatcherTests
         await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = 100 }, SimulatorState.Confirm);
         using var ops = flow.Service.CreateClient(QrService.Operator, QrService.OperatorPassword);
 
-        foreach (var item in await flow.OutboxAsync())
-        {
-            Assert.Equal(HttpStatusCode.Accepted, (await ops.PostAsync($"/ops/outbox/{item.Id}/requeue", null)).StatusCode);
-        }
+        var requeued = await Task.WhenAll((await flow.OutboxAsync()).Select(item => ops.PostAsync($"/ops/outbox/{item.Id}/requeue", null)));
+        Assert.All(requeued, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
 
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Count(o => o.State == OutboxState.Delivered) == requests.Count,
             "every re-queued advice to be delivered", seconds: 60);
