@@ -216,7 +216,7 @@ public class DispatcherTests
     }
 
     /// <summary>Counts the dispatcher's claims (UPDATEs of the outbox that set a lease) and its searches for due rows.</summary>
-    private sealed class ClaimCounter : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
+    private sealed class ClaimCounter : CommandTextCounter
     {
         private int claims;
         private int searches;
@@ -225,23 +225,7 @@ public class DispatcherTests
 
         public int Searches => Volatile.Read(ref searches);
 
-        public override ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
-            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
-            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader> result, CancellationToken cancellationToken = default)
-        {
-            Count(command.CommandText);
-            return ValueTask.FromResult(result);
-        }
-
-        public override ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int>> NonQueryExecutingAsync(
-            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
-            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int> result, CancellationToken cancellationToken = default)
-        {
-            Count(command.CommandText);
-            return ValueTask.FromResult(result);
-        }
-
-        private void Count(string sql)
+        protected override void Count(string sql)
         {
             var text = sql.TrimStart();
             if (text.StartsWith("UPDATE", StringComparison.OrdinalIgnoreCase) && text.Contains("outbox", StringComparison.Ordinal) &&

@@ -84,7 +84,7 @@ public class HeldRequestTests
     /// Counts reads of one payment by its id or by the tranId it holds: what a woken pay or a woken
     /// early scan does when nothing is handed over.
     /// </summary>
-    private sealed class PaymentReadCounter : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor
+    private sealed class PaymentReadCounter : CommandTextCounter
     {
         private int byId;
         private int byTranId;
@@ -93,11 +93,8 @@ public class HeldRequestTests
 
         public int ByTranId => Volatile.Read(ref byTranId);
 
-        public override ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader>> ReaderExecutingAsync(
-            System.Data.Common.DbCommand command, Microsoft.EntityFrameworkCore.Diagnostics.CommandEventData eventData,
-            Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<System.Data.Common.DbDataReader> result, CancellationToken cancellationToken = default)
+        protected override void Count(string sql)
         {
-            var sql = command.CommandText;
             if (sql.TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase))
             {
                 if (System.Text.RegularExpressions.Regex.IsMatch(sql, @"FROM ""?payments""? AS ""?p""?\s+WHERE ""?p""?\.""?id""? = "))
@@ -110,8 +107,6 @@ public class HeldRequestTests
                     Interlocked.Increment(ref byTranId);
                 }
             }
-
-            return ValueTask.FromResult(result);
         }
     }
 
