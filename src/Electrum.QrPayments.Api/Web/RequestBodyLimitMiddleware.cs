@@ -1,5 +1,4 @@
 using Electrum.QrPayments.Contracts.Models;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
 namespace Electrum.QrPayments.Api.Web;
@@ -29,10 +28,14 @@ public sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<Qr
 
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
-            // Read the whole (bounded) body now, asynchronously, so later readers never block on the socket.
-            context.Request.EnableBuffering(bufferThreshold: (int)Math.Min(limit, 1024 * 1024), bufferLimit: limit + 1);
-            await context.Request.Body.DrainAsync(context.RequestAborted);
-            context.Request.Body.Position = 0;
+            // Read the whole (bounded) body now, asynchronously, so later readers never block on the
+            // socket, into a stream of its own size: a held pay keeps its body for up to ScanWait,
+            // and a 64 KiB buffering page per held request was most of the memory of 10,000 held pays.
+            var body = new MemoryStream(context.Request.ContentLength is { } length ? (int)length : 4096);
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            body.Position = 0;
+            context.Request.Body = body;
+            context.Response.RegisterForDispose(body);
         }
 
         await next(context);
