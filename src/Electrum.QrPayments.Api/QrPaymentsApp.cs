@@ -71,6 +71,8 @@ public static class QrPaymentsApp
         services.AddScoped<PayHandler>();
         services.AddScoped<ScanHandler>();
         services.AddScoped<AdviceHandler>();
+        services.AddScoped<PaymentLookup>();
+        services.AddScoped<Reconciliation>();
         services.AddSingleton<Signals>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<PartnerGateway>();

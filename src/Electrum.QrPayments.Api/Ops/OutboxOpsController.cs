@@ -14,7 +14,15 @@ public sealed record OutboxStats(int Pending, int Retrying, int Failed, int Deli
 /// <summary>One advice in the queue (never its body: it may carry references the partner treats as sensitive).</summary>
 public sealed record OutboxItem(
     long Id, Guid PaymentId, string Kind, string PartnerId, string MessageId, string State, int Attempts,
-    int? LastStatus, string? LastError, DateTimeOffset CreatedAt, DateTimeOffset NextAttemptAt, DateTimeOffset? CompletedAt);
+    int? LastStatus, string? LastError, DateTimeOffset CreatedAt, DateTimeOffset NextAttemptAt, DateTimeOffset? CompletedAt)
+{
+    public static OutboxItem Of(OutboxMessage o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        return new(o.Id, o.PaymentId, o.Kind.ToString(), o.PartnerId, o.MessageId, o.State.ToString(),
+            o.Attempts, o.LastStatus, o.LastError, o.CreatedAt, o.NextAttemptAt, o.CompletedAt);
+    }
+}
 
 [ApiController]
 [Route("ops/outbox")]
@@ -59,8 +67,7 @@ public sealed class OutboxOpsController(QrDbContext db, OutboxSignal signal, Tim
         }
 
         var items = await query.OrderBy(o => o.Id).Take(take).ToListAsync();
-        return [.. items.Select(o => new OutboxItem(o.Id, o.PaymentId, o.Kind.ToString(), o.PartnerId, o.MessageId, o.State.ToString(),
-            o.Attempts, o.LastStatus, o.LastError, o.CreatedAt, o.NextAttemptAt, o.CompletedAt))];
+        return [.. items.Select(OutboxItem.Of)];
     }
 
     /// <summary>Puts a failed or retrying item back to be delivered now (same message id).</summary>

@@ -35,6 +35,7 @@ public sealed class PaymentConfiguration : IEntityTypeConfiguration<Payment>
         builder.HasIndex(p => p.ActiveTranId).IsUnique().HasDatabaseName("ix_payments_active_tran_id");
         builder.HasIndex(p => p.TranId).HasDatabaseName("ix_payments_tran_id");
         builder.HasIndex(p => p.UpstreamRequestId).IsUnique().HasDatabaseName("ix_payments_upstream_request_id");
+        builder.HasIndex(p => new { p.CreatedAt, p.RequestId }).HasDatabaseName("ix_payments_created_at_request_id");
         builder.HasMany(p => p.Transitions).WithOne().HasForeignKey(t => t.PaymentId).HasConstraintName("fk_payment_transitions_payments");
         builder.Navigation(p => p.Transitions).UsePropertyAccessMode(PropertyAccessMode.Field);
     }

@@ -133,6 +133,17 @@ public sealed class QrService : WebApplicationFactory<Electrum.QrPayments.Api.Qr
 
     public Task<int> CountQrCodesAsync() => WithDbAsync(db => db.QrCodes.CountAsync());
 
+    /// <summary>An operator's GET with a bad query parameter: 400 FORMAT_ERROR naming it (on a service of its own).</summary>
+    public static async Task AssertOpsQueryRefusedAsync(string url, string field)
+    {
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite));
+        using var ops = service.CreateClient(Operator, OperatorPassword);
+
+        var response = await ops.GetAsync(url);
+
+        await QrCodes.CreateQrCodeBadInputTests.AssertFormatError(response, field, HttpStatusCode.BadRequest);
+    }
+
     public static AuthenticationHeaderValue Basic(string user, string password) => QrPaymentsClient.BasicAuthorization(user, password);
 
     public override async ValueTask DisposeAsync()
