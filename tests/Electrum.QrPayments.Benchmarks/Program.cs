@@ -4,10 +4,11 @@ using Electrum.QrPayments.Benchmarks.Baseline;
 using Electrum.QrPayments.Benchmarks.Compare;
 using Electrum.QrPayments.Benchmarks.Load;
 
-// Three modes (see docs/benchmarks.md):
+// Four modes (see docs/benchmarks.md):
 //   baseline --db sqlite|postgres --port N --connection FILE|CONNSTRING --partner URL   the bare baseline service
 //   --compare [--db sqlite|postgres] [--runs 3] [--seconds 15] [--held 1000] ...       baseline vs service, one table
 //   [--service URL] [--seconds N] [--concurrency N] [--held N]                          scenarios against a running service
+//   reconcile [--db sqlite|postgres] [--payments 100000]                                 the daily reconciliation over a seeded day
 var parsed = new Args(args);
 if (args.Length > 0 && args[0] == "baseline")
 {
@@ -35,7 +36,9 @@ AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.StopAll();
 
 try
 {
-    return parsed.Has("--compare") ? await CompareRunner.RunAsync(parsed, stop.Token) : await SingleRun.RunAsync(parsed, stop.Token);
+    return args.Length > 0 && args[0] == "reconcile" ? await ReconcileRunner.RunAsync(parsed, stop.Token)
+        : parsed.Has("--compare") ? await CompareRunner.RunAsync(parsed, stop.Token)
+        : await SingleRun.RunAsync(parsed, stop.Token);
 }
 catch (OperationCanceledException) when (stop.IsCancellationRequested)
 {

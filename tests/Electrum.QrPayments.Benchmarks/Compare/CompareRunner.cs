@@ -254,7 +254,7 @@ internal static class CompareRunner
         return (expected, delivered);
     }
 
-    private static async Task WaitReadyAsync(ChildProcess child, Uri url, CancellationToken ct)
+    internal static async Task WaitReadyAsync(ChildProcess child, Uri url, CancellationToken ct)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var clock = System.Diagnostics.Stopwatch.StartNew();
