@@ -53,8 +53,9 @@ public sealed partial record PaymentFilter(
         string? requestId, string? tranId, string? clientId, string? partnerId, string? state,
         string? from, string? to, string? after, int? limit)
     {
+        // One state's name exactly (any case): Enum.TryParse would also take numbers and "A,B" (their bits OR-ed).
         var parsedState = state is null ? (PaymentState?)null
-            : Enum.TryParse<PaymentState>(state, ignoreCase: true, out var s) && Enum.IsDefined(s) && !int.TryParse(state, out _) ? s
+            : Enum.GetNames<PaymentState>().SingleOrDefault(n => n.Equals(state, StringComparison.OrdinalIgnoreCase)) is { } name ? Enum.Parse<PaymentState>(name)
             : throw QrException.Format("state", "must be one of " + string.Join(", ", Enum.GetNames<PaymentState>()));
         var parsedFrom = Time(from, "from");
         var parsedTo = Time(to, "to");
@@ -68,10 +69,12 @@ public sealed partial record PaymentFilter(
             limit is null ? DefaultLimit : limit is >= 1 and <= MaxLimit ? limit.Value : throw QrException.Format("limit", $"must be 1 to {MaxLimit}"));
     }
 
-    private static string? Text(string? value, string name) => value switch
+    /// <summary>An id-like text filter: 1 to 100 characters, none of them control characters (PostgreSQL refuses NUL).</summary>
+    public static string? Text(string? value, string name) => value switch
     {
         null => null,
         { Length: 0 or > 100 } => throw QrException.Format(name, "must be 1 to 100 characters"),
+        _ when value.Any(char.IsControl) => throw QrException.Format(name, "must not contain control characters"),
         _ => value,
     };
 
@@ -98,7 +101,7 @@ public sealed record PaymentCursor(DateTimeOffset CreatedAt, string RequestId)
             var text = Encoding.UTF8.GetString(WebEncoders.Base64UrlDecode(value));
             var bar = text.IndexOf('|', StringComparison.Ordinal);
             if (bar > 0 && long.TryParse(text.AsSpan(0, bar), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-                && ticks <= DateTimeOffset.MaxValue.UtcTicks && bar < text.Length - 1)
+                && ticks <= DateTimeOffset.MaxValue.UtcTicks && bar < text.Length - 1 && !text.Skip(bar + 1).Any(char.IsControl))
             {
                 return new PaymentCursor(new DateTimeOffset(ticks, TimeSpan.Zero), text[(bar + 1)..]);
             }
@@ -156,8 +159,9 @@ public sealed class PaymentLookup(QrDbContext db)
         if (filter.After is { } after)
         {
             // Keyset: strictly after the last row shown, in the list's own order (ties broken by request id).
-            query = query.Where(p => p.CreatedAt < after.CreatedAt
-                || (p.CreatedAt == after.CreatedAt && string.Compare(p.RequestId, after.RequestId) < 0));
+            // The leading bound lets the index seek to the cursor instead of scanning from the newest row.
+            query = query.Where(p => p.CreatedAt <= after.CreatedAt
+                && (p.CreatedAt < after.CreatedAt || string.Compare(p.RequestId, after.RequestId) < 0));
         }
 
         // The columns shown only: not the stored messages, not the partner's token.
@@ -172,6 +176,13 @@ public sealed class PaymentLookup(QrDbContext db)
 
     public async Task<PaymentDetail?> FindAsync(string requestId)
     {
+        ArgumentNullException.ThrowIfNull(requestId);
+        // No payment's id has control characters, and PostgreSQL would refuse a NUL in the query.
+        if (requestId.Any(char.IsControl))
+        {
+            return null;
+        }
+
         var payment = await db.Payments.AsNoTracking().Include(p => p.Transitions).SingleOrDefaultAsync(p => p.RequestId == requestId);
         if (payment is null)
         {

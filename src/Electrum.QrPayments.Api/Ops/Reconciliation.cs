@@ -33,9 +33,10 @@ public sealed record ReconciliationDay(string Date, string TimeZone, DateTimeOff
 {
     public static ReconciliationDay Parse(string? date, string? tz, string? partnerId)
     {
-        if (date is null || !DateOnly.TryParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        if (date is null || !DateOnly.TryParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
+            || day.Year is < 1970 or > 9998)
         {
-            throw QrException.Format("date", "required, as YYYY-MM-DD");
+            throw QrException.Format("date", "required, as YYYY-MM-DD (1970 to 9998)");
         }
 
         TimeZoneInfo zone;
@@ -43,30 +44,30 @@ public sealed record ReconciliationDay(string Date, string TimeZone, DateTimeOff
         {
             zone = tz is null ? TimeZoneInfo.Utc : TimeZoneInfo.FindSystemTimeZoneById(tz);
         }
-        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Not found, not valid, or a name that is a folder of the zone database (SecurityException).
             throw QrException.Format("tz", "not a known IANA time zone name, e.g. Africa/Johannesburg");
         }
 
-        if (partnerId is { Length: 0 or > 100 })
-        {
-            throw QrException.Format("partnerId", "must be 1 to 100 characters");
-        }
+        PaymentFilter.Text(partnerId, "partnerId");
 
         return new ReconciliationDay(day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), zone.Id,
             StartOf(day, zone), StartOf(day.AddDays(1), zone), partnerId);
     }
 
-    // Local midnight as an instant; where a clock change skips midnight, the day starts when the clock resumes.
+    // Local midnight as an instant. Where a clock change skips midnight the day starts when the
+    // clock resumes; where midnight comes twice, at the first.
     private static DateTimeOffset StartOf(DateOnly day, TimeZoneInfo zone)
     {
         var local = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified);
         while (zone.IsInvalidTime(local))
         {
-            local = local.AddMinutes(15);
+            local = local.AddMinutes(1);
         }
 
-        return new DateTimeOffset(TimeZoneInfo.ConvertTimeToUtc(local, zone), TimeSpan.Zero);
+        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
+        return new DateTimeOffset(DateTime.SpecifyKind(local - offset, DateTimeKind.Utc), TimeSpan.Zero);
     }
 }
 
@@ -165,7 +166,7 @@ public sealed class Reconciliation(QrDbContext db)
         : "approved; the POS has not confirmed or reversed it yet";
 
     // RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
-    private static StringBuilder Field(StringBuilder line, string? value)
+    internal static StringBuilder Field(StringBuilder line, string? value)
     {
         if (value is null)
         {

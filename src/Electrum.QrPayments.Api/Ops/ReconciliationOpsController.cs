@@ -29,17 +29,33 @@ public sealed class ReconciliationOpsController(Reconciliation reconciliation) :
     public async Task<IActionResult> Get([FromQuery] string? date, [FromQuery] string? partnerId, [FromQuery] string? tz)
     {
         var day = ReconciliationDay.Parse(date, tz, partnerId);
-        if (!Request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase) && a.Quality is not 0))
+        if (!WantsCsv(Request.GetTypedHeaders().Accept))
         {
             return Ok(await reconciliation.ReportAsync(day));
         }
 
         Response.ContentType = "text/csv; charset=utf-8; header=present";
+        // Only safe characters in the header: a partner id may hold anything a header must not.
+        var partner = day.PartnerId is null ? "" : "-" + new string([.. day.PartnerId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_')]);
         Response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment")
         {
-            FileName = $"reconciliation-{day.Date}{(day.PartnerId is null ? "" : "-" + day.PartnerId)}.csv",
+            FileName = $"reconciliation-{day.Date}{partner}.csv",
         }.ToString();
         await reconciliation.WriteCsvAsync(day, Response.Body, HttpContext.RequestAborted);
         return new EmptyResult();
+    }
+
+    // CSV when the caller prefers it to JSON (by q-value; on a tie, whichever it named first).
+    private static bool WantsCsv(IList<MediaTypeHeaderValue> accept)
+    {
+        double Quality(Func<MediaTypeHeaderValue, bool> matches) =>
+            accept.Where(matches).Select(a => a.Quality ?? 1).DefaultIfEmpty(-1).Max();
+        int First(Func<MediaTypeHeaderValue, bool> matches) => accept.TakeWhile(a => !matches(a)).Count();
+        static bool Csv(MediaTypeHeaderValue a) => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase);
+        static bool Json(MediaTypeHeaderValue a) => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || a.MediaType.Equals("application/*", StringComparison.OrdinalIgnoreCase) || a.MediaType.Equals("*/*", StringComparison.OrdinalIgnoreCase);
+        var csv = Quality(Csv);
+        var json = Quality(Json);
+        return csv > 0 && (csv > json || (csv == json && First(Csv) < First(Json)));
     }
 }

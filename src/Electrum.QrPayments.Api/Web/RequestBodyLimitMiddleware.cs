@@ -31,7 +31,8 @@ public sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<Qr
             // Read the whole (bounded) body now, asynchronously, so later readers never block on the
             // socket, into a stream of its own size: a held pay keeps its body for up to ScanWait,
             // and a 64 KiB buffering page per held request was most of the memory of 10,000 held pays.
-            var body = new MemoryStream(context.Request.ContentLength is { } length ? (int)length : 4096);
+            // Sized by the declared length, but no more than 64 KiB before the bytes are actually there.
+            var body = new MemoryStream(context.Request.ContentLength is { } length ? (int)Math.Min(length, 64 * 1024) : 4096);
             await context.Request.Body.CopyToAsync(body, context.RequestAborted);
             body.Position = 0;
             context.Request.Body = body;

@@ -86,11 +86,28 @@ public class PaymentLookupTests
         var expected = made.OrderByDescending(m => m.At).ThenByDescending(m => m.RequestId, StringComparer.Ordinal).Select(m => m.RequestId).ToList();
         Assert.Equal(expected, seen);
         Assert.Equal(3, pages);
+        // With filters too: the cursor continues the filtered list.
+        var filtered = new List<string>();
+        next = null;
+        do
+        {
+            var page = await ops.GetFromJsonAsync<PaymentPage>($"/ops/payments?limit=2&state=Reversed&clientId={QrService.Client}" + (next is null ? "" : "&after=" + next), QrJson.Options);
+            filtered.AddRange(page!.Items.Select(p => p.RequestId));
+            next = page.Next;
+        }
+        while (next is not null);
+
+        Assert.Equal(expected, filtered);
     }
 
     [Theory]
     [InlineData("?state=Paid", "state")]
     [InlineData("?state=3", "state")]
+    [InlineData("?state=Forwarded,Approved", "state")]
+    [InlineData("?state=%20Confirmed", "state")]
+    [InlineData("?requestId=%00", "requestId")]
+    [InlineData("?tranId=a%0Ab", "tranId")]
+    [InlineData("?after=MTIzNHx4AA", "after")]
     [InlineData("?from=2026-12-01", "from")]
     [InlineData("?to=yesterday", "to")]
     [InlineData("?from=2026-12-01T10:00:00", "from")]

@@ -34,6 +34,8 @@ public class ReconciliationTests
         var refused = await ConfirmedAsync(flow, 999, waitForDelivery: false);
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Any(o => o.State == OutboxState.Failed), "the confirmation to fail");
         await flow.Partner.Control.ResetAsync();
+        // A second later, so the uncertain list (oldest first) has a defined order.
+        flow.Clock.Advance(TimeSpan.FromSeconds(1));
         var approvedOnly = await flow.ApprovedPaymentAsync();
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o.State != OutboxState.Pending), "every advice to be settled");
         // The next day's payment is not in this day's report.
@@ -41,7 +43,8 @@ public class ReconciliationTests
         await ConfirmedAsync(flow, 123);
         using var ops = flow.Service.CreateClient(QrService.Operator, QrService.OperatorPassword);
 
-        var report = (await ops.GetFromJsonAsync<ReconciliationReport>($"/ops/reconciliation?date={day}", QrJson.Options))!;
+        var json = await ops.GetStringAsync($"/ops/reconciliation?date={day}");
+        var report = JsonSerializer.Deserialize<ReconciliationReport>(json, QrJson.Options)!;
 
         var totals = Assert.Single(report.Totals);
         Assert.Equal((QrService.Partner, "710"), (totals.PartnerId, totals.Currency));
@@ -59,7 +62,10 @@ public class ReconciliationTests
         csvRequest.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/csv"));
         using var csvResponse = await ops.SendAsync(csvRequest);
         Assert.Equal("text/csv", csvResponse.Content.Headers.ContentType!.MediaType);
-        var rows = ParseCsv(await csvResponse.Content.ReadAsStringAsync());
+        var csv = await csvResponse.Content.ReadAsStringAsync();
+        var rows = ParseCsv(csv);
+        var list = await ops.GetStringAsync("/ops/payments?limit=500");
+        Assert.All(new[] { json, csv, list }, text => Assert.DoesNotContain("tok-secret-123", text, StringComparison.Ordinal));
 
         Assert.Equal(["request_id", "upstream_request_id", "tran_id", "client_id", "partner_id", "currency", "amount", "state", "created_at", "updated_at", "advices"], rows[0]);
         var byId = rows.Skip(1).ToDictionary(r => r[0]);
@@ -106,6 +112,7 @@ public class ReconciliationTests
     [InlineData("2026-07-01", "Africa/Johannesburg", "2026-06-30T22:00:00Z", "2026-07-01T22:00:00Z")]
     [InlineData("2026-03-08", "America/New_York", "2026-03-08T05:00:00Z", "2026-03-09T04:00:00Z")]
     [InlineData("2026-12-01", null, "2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z")]
+    [InlineData("2026-11-01", "America/Havana", "2026-11-01T04:00:00Z", "2026-11-02T05:00:00Z")]
     public async Task Reconciliation_TimeZone_DayIsThatZonesDay(string date, string? tz, string from, string to)
     {
         await using var service = new QrService(TestDatabase.Create(Db.Sqlite));
@@ -122,6 +129,11 @@ public class ReconciliationTests
     [InlineData("?date=2026-13-01", "date")]
     [InlineData("?date=01/12/2026", "date")]
     [InlineData("?date=2026-12-01&tz=Mars/Olympus", "tz")]
+    [InlineData("?date=2026-12-01&tz=America", "tz")]
+    [InlineData("?date=2026-12-01&tz=..%2F..%2Fetc%2Fpasswd", "tz")]
+    [InlineData("?date=9999-12-31", "date")]
+    [InlineData("?date=0001-01-01&tz=Asia/Tokyo", "date")]
+    [InlineData("?date=2026-12-01&partnerId=%00", "partnerId")]
     public Task Reconciliation_BadParameter_400NamingIt(string query, string field)
         => QrService.AssertOpsQueryRefusedAsync("/ops/reconciliation" + query, field);
 
@@ -135,6 +147,45 @@ public class ReconciliationTests
         }
 
         return request;
+    }
+
+    [Theory]
+    [InlineData("plain", "plain")]
+    [InlineData("a,b", "\"a,b\"")]
+    [InlineData("say \"hi\"", "\"say \"\"hi\"\"\"")]
+    [InlineData("two\r\nlines", "\"two\r\nlines\"")]
+    [InlineData(null, "")]
+    public void CsvField_SpecialCharacters_QuotedAsRfc4180(string? value, string expected)
+    {
+        var line = Reconciliation.Field(new System.Text.StringBuilder(), value).ToString();
+
+        Assert.Equal(expected, line);
+        Assert.Equal(value ?? "", Assert.Single(ParseCsv(line + "\r\n"))[0]);
+    }
+
+    [Theory]
+    [InlineData("text/csv", true)]
+    [InlineData("application/json", false)]
+    [InlineData("application/json;q=1, text/csv;q=0.1", false)]
+    [InlineData("text/csv;q=0.9, application/json;q=0.5", true)]
+    [InlineData("text/csv, */*", true)]
+    [InlineData("*/*, text/csv", false)]
+    [InlineData("text/csv;q=0", false)]
+    public async Task Reconciliation_Accept_CsvOnlyWhenPreferred(string accept, bool csv)
+    {
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite));
+        using var ops = service.CreateClient(QrService.Operator, QrService.OperatorPassword);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/ops/reconciliation?date=2026-12-01&partnerId=odd%2Fid%20here");
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+
+        using var response = await ops.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(csv ? "text/csv" : "application/json", response.Content.Headers.ContentType!.MediaType);
+        if (csv)
+        {
+            Assert.Equal("reconciliation-2026-12-01-odd_id_here.csv", response.Content.Headers.ContentDisposition!.FileName);
+        }
     }
 
     private static async Task<PaymentRequest> ApprovedAsync(Flow flow, long amount)
