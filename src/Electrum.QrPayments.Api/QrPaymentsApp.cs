@@ -65,6 +65,8 @@ public static class QrPaymentsApp
         services.AddExceptionHandler<QrExceptionHandler>();
         services.AddQrSwagger();
         services.AddQrHealth();
+        services.AddQrTelemetry(builder.Configuration);
+        QrTracing.EnsurePropagation();
 
         services.AddScoped<CreateQrCodeHandler>();
         services.AddScoped<QrImageHandler>();
@@ -73,6 +75,9 @@ public static class QrPaymentsApp
         services.AddScoped<AdviceHandler>();
         services.AddScoped<PaymentLookup>();
         services.AddScoped<Reconciliation>();
+        services.AddSingleton<OutboxSampler>();
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxSampler>());
+        services.AddSingleton<QrMetrics>();
         services.AddSingleton<Signals>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<PartnerGateway>();
@@ -163,7 +168,7 @@ public static class QrPaymentsApp
             .ReadFrom.Configuration(builder.Configuration)
             .Enrich.FromLogContext();
         configuration = builder.Environment.IsDevelopment()
-            ? configuration.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}")
+            ? configuration.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj} {TraceId}{NewLine}{Exception}")
             : configuration.WriteTo.Console(new JsonFormatter(renderMessage: true));
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(configuration.CreateLogger(), dispose: true);

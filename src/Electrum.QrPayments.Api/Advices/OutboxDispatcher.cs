@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Electrum.QrPayments.Api.Ops;
 using Electrum.QrPayments.Api.Partners;
 using Electrum.QrPayments.Api.Persistence;
 using Electrum.QrPayments.Contracts.Models;
@@ -26,6 +28,7 @@ public sealed partial class OutboxDispatcher(
     IOptions<OutboxOptions> outboxOptions,
     IOptions<QrPaymentsOptions> options,
     TimeProvider time,
+    QrMetrics metrics,
     ILogger<OutboxDispatcher> logger) : BackgroundService
 {
     /// <summary>The longest partner text kept in last_error (the column's length).</summary>
@@ -533,6 +536,8 @@ public sealed partial class OutboxDispatcher(
 
     private async Task DeliverAsync(OutboxMessage item, CancellationToken ct)
     {
+        // Under the request that handed the advice over, if it still runs in one; otherwise a trace of its own.
+        using var span = QrTracing.Source.StartActivity("advice delivery");
         var outcome = await partners.SendAdviceAsync(item.PartnerId, item.Kind, item.MessageId, item.Body, ct);
         var now = time.GetUtcNow();
         var error = Truncate(outcome.Failure ?? outcome.Error?.ErrorMessage);
@@ -543,6 +548,13 @@ public sealed partial class OutboxDispatcher(
             _ => OutboxState.Pending,
         };
         var next = state == OutboxState.Pending ? now + Backoff(item.Attempts) : item.NextAttemptAt;
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag("qr.partner", item.PartnerId);
+            span.SetTag("qr.advice.kind", item.Kind.ToString());
+            span.SetTag("qr.advice.attempt", item.Attempts);
+            span.SetTag("qr.advice.state", state.ToString());
+        }
         DateTimeOffset? completed = state == OutboxState.Pending ? null : now;
         try
         {
@@ -570,6 +582,7 @@ public sealed partial class OutboxDispatcher(
         }
         else
         {
+            metrics.AdviceSettled(item.PartnerId, item.Kind, state, now - item.CreatedAt);
             LogDone(logger, item.Kind, item.MessageId, item.PartnerId, state);
         }
     }

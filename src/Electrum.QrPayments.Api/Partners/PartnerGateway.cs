@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Electrum.QrPayments.Api.Advices;
+using Electrum.QrPayments.Api.Ops;
 using Electrum.QrPayments.Contracts.Client;
 using Electrum.QrPayments.Contracts.Json;
 using Electrum.QrPayments.Contracts.Models;
@@ -31,12 +33,14 @@ public sealed partial class PartnerGateway
     private readonly ResiliencePipeline timeout;
     private readonly IValidator<PaymentResponse> responses;
     private readonly ILogger<PartnerGateway> logger;
+    private readonly QrMetrics metrics;
 
     public PartnerGateway(IHttpClientFactory httpClients, IOptions<QrPaymentsOptions> options, TimeProvider time,
-        IValidator<PaymentResponse> responses, ILogger<PartnerGateway> logger)
+        IValidator<PaymentResponse> responses, QrMetrics metrics, ILogger<PartnerGateway> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         this.httpClients = httpClients;
+        this.metrics = metrics;
         this.responses = responses;
         this.logger = logger;
         partners = options.Value.Partners.ToDictionary(p => p.Id, StringComparer.Ordinal);
@@ -81,6 +85,9 @@ public sealed partial class PartnerGateway
         var client = new QrPaymentsClient(httpClients.CreateClient(HttpClientName), partner.BaseUrl,
             new NetworkCredential(partner.Username, partner.Password));
         PartnerOutcome outcome;
+        var started = Stopwatch.GetTimestamp();
+        // The partner call's span: HttpClient sends its traceparent to the partner.
+        using var span = QrTracing.Source.StartActivity(SpanName(operation), ActivityKind.Client);
         try
         {
             // A pay is never cancelled by the POS going away: once asked, the partner's answer is recorded.
@@ -102,9 +109,29 @@ public sealed partial class PartnerGateway
             outcome = new PartnerOutcome(OutcomeClass.Unknown, null, null, null, e.GetType().Name);
         }
 
+        metrics.PartnerCall(partnerId, operation, outcome.Class.ToString(), Stopwatch.GetElapsedTime(started));
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag("qr.partner", partnerId);
+            span.SetTag("qr.operation", operation);
+            span.SetTag("qr.outcome", outcome.Class.ToString());
+            span.SetTag("http.response.status_code", outcome.Status);
+            if (outcome.Class == OutcomeClass.Unknown)
+            {
+                QrTracing.Fail(span, outcome.Failure ?? "outcome unknown");
+            }
+        }
         LogCall(logger, operation, partnerId, messageId, outcome.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none", outcome.Class);
         return outcome;
     }
+
+    private static string SpanName(string operation) => operation switch
+    {
+        "pay" => "partner pay",
+        "confirmPayment" => "partner confirmPayment",
+        "reversePayment" => "partner reversePayment",
+        _ => "partner call",
+    };
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Partner {PartnerId} {Operation} for message {MessageId} failed unexpectedly; outcome unknown")]
     private static partial void LogCallFailed(ILogger logger, Exception exception, string operation, string partnerId, string messageId);

@@ -21,6 +21,9 @@ public sealed partial class HeldWatcher(IServiceScopeFactory scopes, Signals sig
     /// <summary>Payments and tranIds watched right now (for tests and diagnostics).</summary>
     public int Count => heldPayments.Count + awaitedTranIds.Count;
 
+    /// <summary>Pays held on this instance right now.</summary>
+    public int HeldPayments => heldPayments.Count;
+
     /// <summary>Watch a held payment until the returned handle is disposed.</summary>
     public IDisposable WatchPayment(Guid paymentId) => Watch(heldPayments, paymentId);
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Electrum.QrPayments.Api.Advices;
+using Electrum.QrPayments.Api.Ops;
 using Electrum.QrPayments.Api.Partners;
 using Electrum.QrPayments.Api.Persistence;
 using Electrum.QrPayments.Api.QrCodes;
@@ -17,7 +18,7 @@ namespace Electrum.QrPayments.Api.Payments;
 /// </summary>
 public sealed class PayHandler(
     QrDbContext db, Signals signals, HeldWatcher watcher, PartnerGateway partners, OutboxSignal outbox,
-    IOptions<QrPaymentsOptions> options, TimeProvider time)
+    QrMetrics metrics, IOptions<QrPaymentsOptions> options, TimeProvider time)
 {
     private const int MaxPartnerDetailLength = 4096;
 
@@ -71,7 +72,16 @@ public sealed class PayHandler(
         // An early scan waiting here wakes at once; one waiting on another instance finds the
         // payment at its watcher's next check, which saves a NOTIFY on every pay.
         signals.NotifyLocal(Signals.Tran(code.TranId), db.Snapshot(payment));
-        payment = await HoldAsync(payment, woken);
+        using (var hold = QrTracing.Source.StartActivity("hold"))
+        {
+            payment = await HoldAsync(payment, woken);
+            if (hold is { IsAllDataRequested: true })
+            {
+                hold.SetTag("qr.payment.state", payment.State.ToString());
+            }
+        }
+
+        metrics.Hold(time.GetUtcNow() - payment.CreatedAt, payment.State);
         return payment.State switch
         {
             PaymentState.Forwarded => await ForwardAsync(payment, request, code.SingleUse),

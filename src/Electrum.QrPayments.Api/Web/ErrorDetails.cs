@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Electrum.QrPayments.Contracts.Json;
@@ -13,6 +14,7 @@ public static class ErrorDetails
 {
     private const int MaxErrorMessage = 40;
     private const string MessageIdKey = "qr.messageId";
+    private const string ErrorTypeKey = "qr.errorType";
 
     /// <summary>Remembers the id of the message being handled, for errors and the request log.</summary>
     public static void SetMessageId(HttpContext context, string? id)
@@ -24,6 +26,9 @@ public static class ErrorDetails
     }
 
     public static string? GetMessageId(HttpContext context) => context.Items[MessageIdKey] as string;
+
+    /// <summary>The errorType of the ErrorDetail this call was answered with, as on the wire (for metrics).</summary>
+    public static string? GetErrorType(HttpContext context) => context.Items[ErrorTypeKey] as string;
 
     public static JsonObject Reason(string reason) => new() { ["reason"] = reason };
 
@@ -41,20 +46,33 @@ public static class ErrorDetails
         return new JsonObject { ["field"] = failures.Count > 0 ? failures[0].Field : "body", ["errors"] = errors };
     }
 
+    /// <summary>An ErrorDetail for this call (noted on the call, so metrics count it by errorType).</summary>
     public static ErrorDetail Create(HttpContext context, ErrorType type, string message, JsonObject? detail,
-        string? originalId = null, string? tranId = null) => new()
+        string? originalId = null, string? tranId = null)
     {
-        // The failed message's id when we know it, so the caller can correlate; otherwise a new UUID.
-        Id = GetMessageId(context) ?? Guid.NewGuid().ToString(),
-        OriginalId = originalId,
-        ErrorType = type,
-        ErrorMessage = message.Length <= MaxErrorMessage ? message : message[..MaxErrorMessage],
-        DetailMessage = detail,
-        TranId = tranId,
-    };
+        ArgumentNullException.ThrowIfNull(context);
+        context.Items[ErrorTypeKey] = WireName(type);
+        return new()
+        {
+            // The failed message's id when we know it, so the caller can correlate; otherwise a new UUID.
+            Id = GetMessageId(context) ?? Guid.NewGuid().ToString(),
+            OriginalId = originalId,
+            ErrorType = type,
+            ErrorMessage = message.Length <= MaxErrorMessage ? message : message[..MaxErrorMessage],
+            DetailMessage = detail,
+            TranId = tranId,
+        };
+    }
+
+    private static readonly FrozenDictionary<ErrorType, string> WireNames =
+        Enum.GetValues<ErrorType>().ToFrozenDictionary(t => t, t => JsonSerializer.Serialize(t, QrJson.Options).Trim('"'));
+
+    private static string WireName(ErrorType type) => WireNames.TryGetValue(type, out var name) ? name : type.ToString();
 
     public static Task WriteAsync(HttpContext context, int status, ErrorDetail error)
     {
+        ArgumentNullException.ThrowIfNull(error);
+        context.Items[ErrorTypeKey] = error.ErrorType is { } type ? WireName(type) : null;
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, error, QrJson.Options, context.RequestAborted);

@@ -195,7 +195,7 @@ public class RawPartnerTests
     }
 
     /// <summary>The service (own database, manual clock) with the raw partner as its partner.</summary>
-    private sealed class RawWorld : IAsyncDisposable
+    internal sealed class RawWorld : IAsyncDisposable
     {
         private readonly ManualTimeProvider clock;
         private readonly QrPaymentsClient partnerApi;
