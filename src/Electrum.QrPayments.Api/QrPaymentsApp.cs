@@ -119,6 +119,24 @@ public static class QrPaymentsApp
         });
         app.UseStatusCodePages(context => WriteStatusAsync(context.HttpContext));
         app.UseQrSwagger();
+        // The ops console: static files with no secrets in them, so served without auth; the page
+        // asks the operator to log in and calls the /ops endpoints with HTTP Basic.
+        // Embedded in the assembly, so it is there however the service is run or published.
+        var console = new Microsoft.Extensions.FileProviders.EmbeddedFileProvider(typeof(QrPaymentsApp).Assembly, "Electrum.QrPayments.Api.Ops.Console");
+        app.UseDefaultFiles(new DefaultFilesOptions { RequestPath = "/ops", FileProvider = console });
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            RequestPath = "/ops",
+            FileProvider = console,
+            // Its own files only, never framed, never cached stale, types as served.
+            OnPrepareResponse = files =>
+            {
+                var headers = files.Context.Response.Headers;
+                headers.ContentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'";
+                headers.XContentTypeOptions = "nosniff";
+                headers.CacheControl = "no-cache";
+            },
+        });
         app.UseMiddleware<RequestBodyLimitMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();
