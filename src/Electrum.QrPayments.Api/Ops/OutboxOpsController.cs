@@ -40,7 +40,7 @@ public sealed class OutboxOpsController(QrDbContext db, OutboxSignal signal, Tim
     {
         var counts = await db.Outbox.AsNoTracking().GroupBy(o => o.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync();
         var retrying = await db.Outbox.CountAsync(o => o.State == OutboxState.Pending && o.Attempts > 0);
-        var oldest = await db.Outbox.Where(o => o.State == OutboxState.Pending).OrderBy(o => o.Id).Select(o => (DateTimeOffset?)o.CreatedAt).FirstOrDefaultAsync();
+        var oldest = await OutboxSampler.OldestPendingAsync(db, HttpContext.RequestAborted);
         int Count(OutboxState state) => counts.SingleOrDefault(c => c.Key == state)?.Count ?? 0;
         return new OutboxStats(Count(OutboxState.Pending), retrying, Count(OutboxState.Failed), Count(OutboxState.Delivered),
             oldest is { } created ? (time.GetUtcNow() - created).TotalSeconds : null);

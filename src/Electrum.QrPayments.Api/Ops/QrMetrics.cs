@@ -97,9 +97,8 @@ public sealed partial class OutboxSampler(IServiceScopeFactory scopes, TimeProvi
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
-                var pending = db.Outbox.Where(o => o.State == OutboxState.Pending);
-                var count = await pending.CountAsync(stoppingToken);
-                var oldest = count == 0 ? null : await pending.MinAsync(o => (DateTimeOffset?)o.CreatedAt, stoppingToken);
+                var count = await db.Outbox.CountAsync(o => o.State == OutboxState.Pending, stoppingToken);
+                var oldest = count == 0 ? null : await OldestPendingAsync(db, stoppingToken);
                 latest = new OutboxSample(count, oldest, time.GetUtcNow());
                 await Task.Delay(Interval, time, stoppingToken);
             }
@@ -114,6 +113,10 @@ public sealed partial class OutboxSampler(IServiceScopeFactory scopes, TimeProvi
             }
         }
     }
+
+    /// <summary>When the oldest advice not yet delivered was queued (null when none).</summary>
+    public static Task<DateTimeOffset?> OldestPendingAsync(QrDbContext db, CancellationToken ct) =>
+        db.Outbox.Where(o => o.State == OutboxState.Pending).MinAsync(o => (DateTimeOffset?)o.CreatedAt, ct);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sampling the outbox for its gauges failed; trying again")]
     private static partial void LogSampleFailed(ILogger logger, Exception exception);

@@ -140,8 +140,8 @@ public sealed class Reconciliation(QrDbContext db)
             Field(line, p.Currency).Append(',');
             line.Append(p.Amount.ToString(CultureInfo.InvariantCulture)).Append(',');
             line.Append(p.State.ToString()).Append(',');
-            line.Append(p.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture)).Append(',');
-            line.Append(p.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture)).Append(',');
+            line.Append(Utc(p.CreatedAt)).Append(',');
+            line.Append(Utc(p.UpdatedAt)).Append(',');
             line.Append(p.Failed ? "failed" : p.Pending ? "pending" : p.Any ? "delivered" : "none").Append("\r\n");
             await writer.WriteAsync(line, ct);
         }
@@ -164,6 +164,8 @@ public sealed class Reconciliation(QrDbContext db)
         : advices.Any(o => o.State == OutboxState.Pending) ? "an advice is not yet delivered"
         : state == PaymentState.Forwarded ? "the partner has not answered yet"
         : "approved; the POS has not confirmed or reversed it yet";
+
+    private static string Utc(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
     // RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
     internal static StringBuilder Field(StringBuilder line, string? value)

@@ -47,9 +47,7 @@ public static class Telemetry
             .AddMeter(QrMetrics.MeterName)
             .AddOtlpExporter((exporter, reader) =>
             {
-                exporter.Protocol = protocol;
-                // Set here, the endpoint is taken as is: over HTTP the signal's path is ours to add, as the variable's meaning asks.
-                exporter.Endpoint = protocol == OtlpExportProtocol.HttpProtobuf ? Signal(baseUri, "v1/metrics") : baseUri;
+                Target(exporter, baseUri, protocol, "v1/metrics");
                 reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval;
             })
             .Build());
@@ -61,8 +59,7 @@ public static class Telemetry
             .AddProcessor(new UrlScrubber())
             .AddOtlpExporter(exporter =>
             {
-                exporter.Protocol = protocol;
-                exporter.Endpoint = protocol == OtlpExportProtocol.HttpProtobuf ? Signal(baseUri, "v1/traces") : baseUri;
+                Target(exporter, baseUri, protocol, "v1/traces");
                 exporter.BatchExportProcessorOptions.ScheduledDelayMilliseconds = spanDelay;
             })
             .Build());
@@ -70,8 +67,12 @@ public static class Telemetry
         return services;
     }
 
-    private static Uri Signal(Uri baseUri, string path) =>
-        new(baseUri.AbsoluteUri.TrimEnd('/') + "/" + path);
+    // Set here, the endpoint is taken as is: over HTTP the signal's path is ours to add, as the variable's meaning asks.
+    private static void Target(OtlpExporterOptions exporter, Uri baseUri, OtlpExportProtocol protocol, string signalPath)
+    {
+        exporter.Protocol = protocol;
+        exporter.Endpoint = protocol == OtlpExportProtocol.HttpProtobuf ? new Uri(baseUri.AbsoluteUri.TrimEnd('/') + "/" + signalPath) : baseUri;
+    }
 
     // Builds the providers when the service starts, so export begins; the container disposes them
     // (which flushes what is left) when it stops.

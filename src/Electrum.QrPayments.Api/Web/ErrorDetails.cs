@@ -72,7 +72,6 @@ public static class ErrorDetails
     public static Task WriteAsync(HttpContext context, int status, ErrorDetail error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        context.Items[ErrorTypeKey] = error.ErrorType is { } type ? WireName(type) : null;
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, error, QrJson.Options, context.RequestAborted);
