@@ -11,6 +11,7 @@ using Electrum.QrPayments.Contracts.Validation;
 using FluentValidation;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Serilog;
 using Serilog.Formatting.Json;
 
@@ -54,7 +55,13 @@ public static class QrPaymentsApp
 
         AddValidators(services);
         services.AddSingleton<WireValidationFilter>();
-        services.AddControllers(o => o.Filters.AddService<WireValidationFilter>())
+        services.AddControllers(o =>
+            {
+                o.Filters.AddService<WireValidationFilter>();
+                // Wire messages are validated by their FluentValidation validators (the filter above);
+                // MVC's own validator would only walk every property of every message for nothing.
+                o.ModelMetadataDetailsProviders.Add(new SuppressChildValidationMetadataProvider(typeof(IWireMessage)));
+            })
             .AddJsonOptions(o => QrJson.Configure(o.JsonSerializerOptions))
             .ConfigureApiBehaviorOptions(o =>
             {
@@ -99,7 +106,10 @@ public static class QrPaymentsApp
                 c.Timeout = Timeout.InfiniteTimeSpan;
                 c.MaxResponseContentBufferSize = PartnerGateway.MaxAnswerBytes;
             })
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
+            // PartnerGateway logs each call itself, without its URL; the factory's two logging
+            // handlers would add a scope and two filtered-out lines per call.
+            .RemoveAllLoggers();
 
         builder.WebHost.ConfigureKestrel(k =>
             k.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>($"{QrPaymentsOptions.Section}:MaxRequestBodyBytes")

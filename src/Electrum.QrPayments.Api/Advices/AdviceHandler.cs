@@ -23,6 +23,14 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
 {
     private const int Attempts = 20;
 
+    // The payment and any advice already recorded under this id, in one read (every advice makes it).
+    private static readonly CompiledQuery<Func<QrDbContext, string, string, Task<PaymentAndAdvice?>>> PaymentAndAdviceQuery = new(() => EF.CompileAsyncQuery(
+        (QrDbContext db, string requestId, string adviceId) => (
+            from p in db.Payments
+            where p.RequestId == requestId
+            from a in db.Advices.Where(a => a.Id == adviceId).DefaultIfEmpty()
+            select new PaymentAndAdvice(p, a)).SingleOrDefault()));
+
     public Task<AdviceAnswer> ConfirmAsync(PaymentConfirmation confirmation, string clientId) =>
         HandleAsync(AdviceKind.Confirmation, confirmation.Id!, confirmation.RequestId!, clientId, confirmation, (payment, now) =>
         {
@@ -75,14 +83,9 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
             db.ChangeTracker.Clear();
-            // The payment and any advice already recorded under this id, in one read; the advice
-            // alone when there is no payment (rare: an unknown or overtaken request id).
-            var row = await (
-                from p in db.Payments
-                where p.RequestId == requestId
-                from a in db.Advices.Where(a => a.Id == adviceId).DefaultIfEmpty()
-                select new { Payment = p, Earlier = a }).SingleOrDefaultAsync();
+            var row = await PaymentAndAdviceQuery.For(db)(db, requestId, adviceId);
             var payment = row?.Payment;
+            // The advice alone when there is no payment (rare: an unknown or overtaken request id).
             if ((row is null ? await db.Advices.AsNoTracking().SingleOrDefaultAsync(a => a.Id == adviceId) : row.Earlier) is { } earlier)
             {
                 return earlier.Kind == kind && earlier.BodyHash == hash && earlier.ClientId == clientId
@@ -154,4 +157,6 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
         earlier.ResponseStatus == StatusCodes.Status404NotFound
             ? throw PaymentErrors.NotFound(earlier.RequestId)
             : new AdviceAnswer(earlier.ResponseStatus, earlier.ResponseJson);
+
+    private sealed record PaymentAndAdvice(Payment Payment, Advice? Earlier);
 }

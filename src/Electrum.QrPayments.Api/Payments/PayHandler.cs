@@ -22,6 +22,12 @@ public sealed class PayHandler(
 {
     private const int MaxPartnerDetailLength = 4096;
 
+    private static readonly CompiledQuery<Func<QrDbContext, string, Task<QrCode?>>> CodeByTranId = new(() => EF.CompileAsyncQuery(
+        (QrDbContext db, string tranId) => db.QrCodes.AsNoTracking().SingleOrDefault(c => c.TranId == tranId)));
+
+    private static readonly CompiledQuery<Func<QrDbContext, Guid, Task<Payment>>> PaymentById = new(() => EF.CompileAsyncQuery(
+        (QrDbContext db, Guid id) => db.Payments.Single(p => p.Id == id)));
+
     public async Task<PaymentResponse> HandleAsync(PaymentRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -32,7 +38,7 @@ public sealed class PayHandler(
             throw PaymentErrors.InvalidAmount("amounts.requestAmount.amount", "must be greater than zero");
         }
 
-        var code = await db.QrCodes.AsNoTracking().SingleOrDefaultAsync(c => c.TranId == request.TranId);
+        var code = await CodeByTranId.For(db)(db, request.TranId!);
         // A code issued to another client is answered exactly like an unknown one.
         if (code is null || code.ClientId != request.Client!.Id)
         {
@@ -259,7 +265,7 @@ public sealed class PayHandler(
     private async Task<Payment> ReloadAsync(Guid paymentId)
     {
         db.ChangeTracker.Clear();
-        return await db.Payments.SingleAsync(p => p.Id == paymentId);
+        return await PaymentById.For(db)(db, paymentId);
     }
 
     private async Task<bool> TrySaveAsync()

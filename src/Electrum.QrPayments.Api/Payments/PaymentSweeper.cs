@@ -12,6 +12,9 @@ namespace Electrum.QrPayments.Api.Payments;
 /// with no outcome recorded long after PartnerTimeout ends as TimedOut with a timeout reversal
 /// queued, because the partner may have approved it. Every move goes through the aggregate, so a
 /// live instance that records the outcome first simply wins the race.
+/// The first pass looks at every payment; later ones only at payments created within
+/// <see cref="Horizon"/> of the last complete pass, through the created_at index, so a pass costs
+/// what the recent traffic costs and not what the whole history does.
 /// </summary>
 public sealed partial class PaymentSweeper(
     IServiceScopeFactory scopes,
@@ -23,6 +26,14 @@ public sealed partial class PaymentSweeper(
 {
     /// <summary>Slack past a deadline before another instance's work counts as abandoned.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most payments one pass ends; a full pass leaves the window where it was.</summary>
+    public const int PassLimit = 500;
+
+    // UTC ticks: payments created before this were, at the last complete pass, ended or settled;
+    // 0 until a complete pass, so the first one (at start-up) looks at everything. A test's pass may
+    // overlap the loop's, hence Volatile.
+    private long coveredFromTicks;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -57,13 +68,21 @@ public sealed partial class PaymentSweeper(
         var forwardCutoff = now - settings.PartnerTimeout - Grace;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
-        var expiredCodes = db.QrCodes.Where(c => c.ExpiresAt != null && c.ExpiresAt <= now).Select(c => c.TranId);
-        var stale = await db.Payments.AsNoTracking()
-            .Where(p => (p.State == PaymentState.AwaitingScan && (p.HoldUntil < holdCutoff || expiredCodes.Contains(p.TranId!))) ||
+        var candidates = db.Payments.AsNoTracking();
+        if (Volatile.Read(ref coveredFromTicks) is var ticks and > 0)
+        {
+            var from = new DateTimeOffset(ticks, TimeSpan.Zero);
+            candidates = candidates.Where(p => p.CreatedAt >= from);
+        }
+
+        // A held payment's code is looked up by its tranId (unique index), only for held payments.
+        var stale = await candidates
+            .Where(p => (p.State == PaymentState.AwaitingScan &&
+                         (p.HoldUntil < holdCutoff || db.QrCodes.Any(c => c.TranId == p.TranId && c.ExpiresAt != null && c.ExpiresAt <= now))) ||
                         (p.State == PaymentState.Forwarded && p.UpdatedAt < forwardCutoff))
             .OrderBy(p => p.UpdatedAt)
             .Select(p => p.Id)
-            .Take(500)
+            .Take(PassLimit)
             .ToListAsync();
 
         var ended = 0;
@@ -103,7 +122,25 @@ public sealed partial class PaymentSweeper(
             outbox.Notify();
         }
 
+        if (stale.Count < PassLimit)
+        {
+            // Complete (nothing left over, nothing threw): the next pass may start nearer the present.
+            Volatile.Write(ref coveredFromTicks, (now - Horizon(settings)).UtcTicks);
+        }
+
         return ended;
+    }
+
+    /// <summary>
+    /// How far before a complete pass a payment can have been created and still become stale later.
+    /// A held payment is stale within ScanWait of its creation, a forwarded one within PartnerTimeout
+    /// of its last change; a POS reversal may move a forwarded payment once more, and passes come
+    /// every SweepInterval. Each with its grace, plus five minutes for instances' clocks to differ.
+    /// </summary>
+    public static TimeSpan Horizon(QrPaymentsOptions settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings.ScanWait + settings.EarlyScanGrace + (2 * (settings.PartnerTimeout + settings.SweepInterval + Grace)) + TimeSpan.FromMinutes(5);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery ended payment {RequestId} as {State}")]

@@ -12,6 +12,15 @@ namespace Electrum.QrPayments.Api.Payments;
 /// </summary>
 public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher watcher, IOptions<QrPaymentsOptions> options, TimeProvider time)
 {
+    // The code, whether this scan id was used, and the payment holding the code, in one read
+    // (the unique index on active_tran_id means at most one payment holds it).
+    private static readonly CompiledQuery<Func<QrDbContext, string, string, Task<FirstLook?>>> FirstLookQuery = new(() => EF.CompileAsyncQuery(
+        (QrDbContext db, string tranId, string scanId) => (
+            from c in db.QrCodes
+            where c.TranId == tranId
+            from p in db.Payments.Where(p => p.ActiveTranId == c.TranId).DefaultIfEmpty()
+            select new FirstLook(c, db.Scans.Any(s => s.MessageId == scanId), p)).SingleOrDefault()));
+
     public async Task HandleAsync(ScanNotification scan)
     {
         ArgumentNullException.ThrowIfNull(scan);
@@ -21,13 +30,7 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher wat
         var armed = signals.Arm(Signals.Tran(tranId));
         try
         {
-            // The code, whether this scan id was used, and the payment holding the code, in one read
-            // (the unique index on active_tran_id means at most one payment holds it).
-            var first = await (
-                from c in db.QrCodes
-                where c.TranId == tranId
-                from p in db.Payments.Where(p => p.ActiveTranId == c.TranId).DefaultIfEmpty()
-                select new { Code = c, Used = db.Scans.Any(s => s.MessageId == scan.Id), Holder = p }).SingleOrDefaultAsync()
+            var first = await FirstLookQuery.For(db)(db, tranId, scan.Id!)
                 ?? throw PaymentErrors.InvalidTranId("no QR code with this tranId");
             if (first.Code.IsExpired(now))
             {
@@ -145,4 +148,6 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher wat
             return false;
         }
     }
+
+    private sealed record FirstLook(QrCodes.QrCode Code, bool Used, Payment? Holder);
 }

@@ -1,9 +1,11 @@
+using Electrum.QrPayments.Api;
 using Electrum.QrPayments.Api.Advices;
 using Electrum.QrPayments.Api.Payments;
 using Electrum.QrPayments.PartnerSimulator;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Electrum.QrPayments.Tests.Advices;
 
@@ -71,11 +73,40 @@ public class RecoveryTests
         await Flow.UntilAsync(async () => await flow.StateAsync(request.Id!) == PaymentState.NoScan, "the sweep to end the payment");
     }
 
+    [Theory]
+    [Databases]
+    public async Task Sweep_AfterACompletePass_LooksOnlyAtPaymentsCreatedWithinTheHorizon(Db db)
+    {
+        await using var flow = await Flow.StartAsync(db);
+        var services = flow.Service.Services;
+        var sweeper = services.GetServices<IHostedService>().OfType<PaymentSweeper>().Single();
+        var horizon = PaymentSweeper.Horizon(services.GetRequiredService<IOptions<QrPaymentsOptions>>().Value);
+        await sweeper.SweepAsync();
+        var now = flow.Clock.GetUtcNow();
+        // Both past their hold: one created within the horizon of that complete pass, one before it
+        // (which only a crash before this instance started could leave, and its first pass covers).
+        var recent = Flow.PaymentFor((await flow.CodeAsync()).TranId!);
+        await LeftBehindAsync(flow, recent, forwarded: false, createdAt: now - Flow.ScanWait - TimeSpan.FromMinutes(1));
+        var old = Flow.PaymentFor((await flow.CodeAsync()).TranId!);
+        await LeftBehindAsync(flow, old, forwarded: false, createdAt: now - horizon - TimeSpan.FromMinutes(1));
+
+        var ended = await sweeper.SweepAsync();
+
+        Assert.Equal(1, ended);
+        Assert.Equal(PaymentState.NoScan, await flow.StateAsync(recent.Id!));
+        Assert.Equal(PaymentState.AwaitingScan, await flow.StateAsync(old.Id!));
+
+        // A (re)started instance's first pass looks at every payment.
+        var restarted = ActivatorUtilities.CreateInstance<PaymentSweeper>(services);
+        Assert.Equal(1, await restarted.SweepAsync());
+        Assert.Equal(PaymentState.NoScan, await flow.StateAsync(old.Id!));
+    }
+
     // What a crash leaves: the rows as they were committed, and no request waiting on them.
-    private static Task<Payment> LeftBehindAsync(Flow flow, PaymentRequest request, bool forwarded) =>
+    private static Task<Payment> LeftBehindAsync(Flow flow, PaymentRequest request, bool forwarded, DateTimeOffset? createdAt = null) =>
         flow.Service.WithDbAsync(async db =>
         {
-            var now = flow.Clock.GetUtcNow();
+            var now = createdAt ?? flow.Clock.GetUtcNow();
             var payment = Payment.Request(request.Id!, QrService.Client, request.TranId!, 10000, "710",
                 JsonSerializer.Serialize(request, QrJson.Options), now, now + Flow.ScanWait);
             if (forwarded)
