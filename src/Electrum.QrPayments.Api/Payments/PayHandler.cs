@@ -15,9 +15,12 @@ namespace Electrum.QrPayments.Api.Payments;
 /// <summary>
 /// pay: check the request against its QR code at once, hold it until the partner's scan (at most
 /// ScanWait), forward it to that partner (at most PartnerTimeout), and answer with the outcome.
+/// A pay spends nearly all its time waiting (for the scan, then the partner), so it takes a
+/// database context from the pool only for each step that reads or writes, never across a wait:
+/// thousands of held pays hold no context, and the pool's contexts serve whoever is working.
 /// </summary>
 public sealed class PayHandler(
-    QrDbContext db, Signals signals, HeldWatcher watcher, PartnerGateway partners, OutboxSignal outbox,
+    IDbContextFactory<QrDbContext> contexts, Signals signals, HeldWatcher watcher, PartnerGateway partners, OutboxSignal outbox,
     QrMetrics metrics, IOptions<QrPaymentsOptions> options, TimeProvider time)
 {
     private const int MaxPartnerDetailLength = 4096;
@@ -26,7 +29,7 @@ public sealed class PayHandler(
         (QrDbContext db, string tranId) => db.QrCodes.AsNoTracking().SingleOrDefault(c => c.TranId == tranId)));
 
     private static readonly CompiledQuery<Func<QrDbContext, Guid, Task<Payment>>> PaymentById = new(() => EF.CompileAsyncQuery(
-        (QrDbContext db, Guid id) => db.Payments.Single(p => p.Id == id)));
+        (QrDbContext db, Guid id) => db.Payments.AsNoTracking().Single(p => p.Id == id)));
 
     public async Task<PaymentResponse> HandleAsync(PaymentRequest request)
     {
@@ -38,6 +41,36 @@ public sealed class PayHandler(
             throw PaymentErrors.InvalidAmount("amounts.requestAmount.amount", "must be greater than zero");
         }
 
+        var (code, payment, woken) = await RecordAsync(request, amount, now);
+        try
+        {
+            using (var hold = QrTracing.Source.StartActivity("hold"))
+            {
+                payment = await HoldAsync(payment, woken);
+                if (hold is { IsAllDataRequested: true })
+                {
+                    hold.SetTag("qr.payment.state", payment.State.ToString());
+                }
+            }
+        }
+        finally
+        {
+            woken.Dispose();
+        }
+
+        metrics.Hold(time.GetUtcNow() - payment.CreatedAt, payment.State);
+        return payment.State switch
+        {
+            PaymentState.Forwarded => await ForwardAsync(payment, request, code.SingleUse),
+            PaymentState.Reversed => throw PaymentErrors.ReversedWhileHeld(),
+            _ => throw PaymentErrors.NoScan(),
+        };
+    }
+
+    // Checks the pay against its code and inserts the payment; returns it with its signal armed.
+    private async Task<(QrCode Code, Payment Payment, Signals.Armed Woken)> RecordAsync(PaymentRequest request, LedgerAmount amount, DateTimeOffset now)
+    {
+        await using var db = await contexts.CreateDbContextAsync();
         var code = await CodeByTranId.For(db)(db, request.TranId!);
         // A code issued to another client is answered exactly like an unknown one.
         if (code is null || code.ClientId != request.Client!.Id)
@@ -56,10 +89,12 @@ public sealed class PayHandler(
         db.Payments.Add(payment);
         // Armed before the insert: whatever changes the payment from then on wakes the hold, so
         // its first wait needs no read of what was just written.
-        using var woken = signals.Arm(Signals.Payment(payment.Id));
+        var woken = signals.Arm(Signals.Payment(payment.Id));
+        var recorded = false;
         try
         {
             await db.SaveChangesAsync();
+            recorded = true;
         }
         catch (DbUpdateException e) when (e.IsUniqueViolation())
         {
@@ -74,26 +109,19 @@ public sealed class PayHandler(
                 ? "the single-use QR code is already used or has a payment pending"
                 : "a payment is already pending for this QR code");
         }
+        finally
+        {
+            if (!recorded)
+            {
+                woken.Dispose();
+            }
+        }
 
         // An early scan waiting here wakes at once; one waiting on another instance finds the
         // payment at its watcher's next check, which saves a NOTIFY on every pay.
         signals.NotifyLocal(Signals.Tran(code.TranId), db.Snapshot(payment));
-        using (var hold = QrTracing.Source.StartActivity("hold"))
-        {
-            payment = await HoldAsync(payment, woken);
-            if (hold is { IsAllDataRequested: true })
-            {
-                hold.SetTag("qr.payment.state", payment.State.ToString());
-            }
-        }
-
-        metrics.Hold(time.GetUtcNow() - payment.CreatedAt, payment.State);
-        return payment.State switch
-        {
-            PaymentState.Forwarded => await ForwardAsync(payment, request, code.SingleUse),
-            PaymentState.Reversed => throw PaymentErrors.ReversedWhileHeld(),
-            _ => throw PaymentErrors.NoScan(),
-        };
+        // The context goes back to the pool; the payment, as committed, is no longer tracked.
+        return (code, payment, woken);
     }
 
     private static void CheckAmount(QrCode code, LedgerAmount amount)
@@ -116,7 +144,8 @@ public sealed class PayHandler(
 
     // Waits for the scan; returns the payment once it has left AwaitingScan (matched, reversed or expired).
     // Woken by a signal (this instance or NOTIFY) or by the watcher's shared check; otherwise at the deadline.
-    // Starts from the payment as inserted, with the signal armed before the insert.
+    // Starts from the payment as inserted, with the signal armed before the insert. The payment it
+    // holds is a committed copy no context tracks.
     private async Task<Payment> HoldAsync(Payment payment, Signals.Armed armedBeforeInsert)
     {
         using var watching = watcher.WatchPayment(payment.Id);
@@ -130,10 +159,12 @@ public sealed class PayHandler(
                 var remaining = payment.HoldUntil - now;
                 if (remaining <= TimeSpan.Zero)
                 {
-                    payment.ExpireHold(now);
-                    if (await TrySaveAsync())
+                    await using var db = await contexts.CreateDbContextAsync();
+                    var expiring = db.Adopt(payment);
+                    expiring.ExpireHold(now);
+                    if (await TrySaveAsync(db))
                     {
-                        return payment;
+                        return expiring;
                     }
                 }
                 else
@@ -145,7 +176,7 @@ public sealed class PayHandler(
                 rearmed?.Dispose();
                 rearmed = signals.Arm(Signals.Payment(payment.Id));
                 // A scan matched here hands over the payment as it committed it: nothing to read back.
-                payment = carried is Payment matched && matched.Id == payment.Id ? db.Adopt(matched) : await ReloadAsync(payment.Id);
+                payment = carried is Payment matched && matched.Id == payment.Id ? matched : await ReloadAsync(payment.Id);
                 carried = null;
             }
 
@@ -168,6 +199,9 @@ public sealed class PayHandler(
         };
         var outcome = await partners.PayAsync(payment.PartnerId!, upstream);
         var response = outcome.Class == OutcomeClass.Successful ? MapBack(outcome.Response!, request, payment) : null;
+        await using var db = await contexts.CreateDbContextAsync();
+        // Saved only if nothing moved the payment since the copy the hold ended with.
+        payment = db.Adopt(payment);
 
         // Meanwhile a POS reversal may have set its flag, or recovery may have given up on us (after
         // a long stall): either changed the version, so the save fails and the payment is read
@@ -177,7 +211,7 @@ public sealed class PayHandler(
         {
             if (attempt > 0)
             {
-                payment = await ReloadAsync(payment.Id);
+                payment = db.Adopt(await PaymentById.For(db)(db, payment.Id));
             }
 
             if (payment.State != PaymentState.Forwarded)
@@ -206,7 +240,7 @@ public sealed class PayHandler(
                     break;
             }
 
-            if (await TrySaveAsync())
+            if (await TrySaveAsync(db))
             {
                 reversalQueued = payment.State is PaymentState.Reversed or PaymentState.TimedOut;
                 break;
@@ -264,11 +298,11 @@ public sealed class PayHandler(
 
     private async Task<Payment> ReloadAsync(Guid paymentId)
     {
-        db.ChangeTracker.Clear();
+        await using var db = await contexts.CreateDbContextAsync();
         return await PaymentById.For(db)(db, paymentId);
     }
 
-    private async Task<bool> TrySaveAsync()
+    private static async Task<bool> TrySaveAsync(QrDbContext db)
     {
         try
         {

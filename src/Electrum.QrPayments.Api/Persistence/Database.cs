@@ -17,7 +17,9 @@ public static class Database
     {
         var connectionString = configuration.GetConnectionString(ConnectionName) ?? DefaultSqlite;
         services.AddSingleton<SqliteWriteGate>();
-        services.AddDbContextPool<QrDbContext>((sp, options) =>
+        // One pool of contexts: a request's scoped context comes from it and goes back at the end of
+        // the request, and a pay, which mostly waits, leases one per step through the factory.
+        services.AddPooledDbContextFactory<QrDbContext>((sp, options) =>
         {
             switch (sp.GetRequiredService<IOptions<QrPaymentsOptions>>().Value.Database)
             {
@@ -34,6 +36,7 @@ public static class Database
             // Migrations are hand-written (no model snapshot); SchemaDriftTests guard the model instead.
             options.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
         });
+        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<QrDbContext>>().CreateDbContext());
 
         // Held requests are woken across instances by PostgreSQL NOTIFY; one SQLite instance needs nothing.
         if (configuration.GetValue<DatabaseProvider>($"{QrPaymentsOptions.Section}:Database") == DatabaseProvider.Postgres)
