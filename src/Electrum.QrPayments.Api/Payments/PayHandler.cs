@@ -94,7 +94,12 @@ public sealed class PayHandler(
         try
         {
             await db.SaveChangesAsync();
+            // An early scan waiting here wakes at once; one waiting on another instance finds the
+            // payment at its watcher's next check, which saves a NOTIFY on every pay.
+            signals.NotifyLocal(Signals.Tran(code.TranId), db.Snapshot(payment));
             recorded = true;
+            // The context goes back to the pool; the payment, as committed, is no longer tracked.
+            return (code, payment, woken);
         }
         catch (DbUpdateException e) when (e.IsUniqueViolation())
         {
@@ -116,12 +121,6 @@ public sealed class PayHandler(
                 woken.Dispose();
             }
         }
-
-        // An early scan waiting here wakes at once; one waiting on another instance finds the
-        // payment at its watcher's next check, which saves a NOTIFY on every pay.
-        signals.NotifyLocal(Signals.Tran(code.TranId), db.Snapshot(payment));
-        // The context goes back to the pool; the payment, as committed, is no longer tracked.
-        return (code, payment, woken);
     }
 
     private static void CheckAmount(QrCode code, LedgerAmount amount)

@@ -12,9 +12,9 @@ namespace Electrum.QrPayments.Api.Payments;
 /// with no outcome recorded long after PartnerTimeout ends as TimedOut with a timeout reversal
 /// queued, because the partner may have approved it. Every move goes through the aggregate, so a
 /// live instance that records the outcome first simply wins the race.
-/// The first pass looks at every payment; later ones only at payments created within
-/// <see cref="Horizon"/> of the last complete pass, through the created_at index, so a pass costs
-/// what the recent traffic costs and not what the whole history does.
+/// The first pass, and one an hour, looks at every payment; the others only at payments created
+/// since a start that never passes a payment still pending (through the created_at index), so a
+/// pass costs what recent traffic costs and not what the whole history does.
 /// </summary>
 public sealed partial class PaymentSweeper(
     IServiceScopeFactory scopes,
@@ -27,13 +27,17 @@ public sealed partial class PaymentSweeper(
     /// <summary>Slack past a deadline before another instance's work counts as abandoned.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
 
-    /// <summary>Most payments one pass ends; a full pass leaves the window where it was.</summary>
+    /// <summary>Most payments one pass ends; a pass that reaches it leaves the window where it was.</summary>
     public const int PassLimit = 500;
 
-    // UTC ticks: payments created before this were, at the last complete pass, ended or settled;
-    // 0 until a complete pass, so the first one (at start-up) looks at everything. A test's pass may
-    // overlap the loop's, hence Volatile.
-    private long coveredFromTicks;
+    /// <summary>How often a pass looks at every payment, whatever the window says.</summary>
+    public static readonly TimeSpan FullPassEvery = TimeSpan.FromHours(1);
+
+    // UTC ticks. The window's start: no payment created before it was still pending at the last
+    // complete pass. 0 until a complete pass, so the first one (at start-up) looks at everything.
+    // A test's pass may overlap the loop's, hence Volatile.
+    private long windowStartTicks;
+    private long lastFullPassTicks;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -68,10 +72,12 @@ public sealed partial class PaymentSweeper(
         var forwardCutoff = now - settings.PartnerTimeout - Grace;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
-        var candidates = db.Payments.AsNoTracking();
-        if (Volatile.Read(ref coveredFromTicks) is var ticks and > 0)
+        var candidates = db.Payments.AsNoTracking().TagWith(SweepTag);
+        var windowStart = Volatile.Read(ref windowStartTicks);
+        var full = windowStart == 0 || now.UtcTicks - Volatile.Read(ref lastFullPassTicks) >= FullPassEvery.Ticks;
+        if (!full)
         {
-            var from = new DateTimeOffset(ticks, TimeSpan.Zero);
+            var from = new DateTimeOffset(windowStart, TimeSpan.Zero);
             candidates = candidates.Where(p => p.CreatedAt >= from);
         }
 
@@ -124,18 +130,32 @@ public sealed partial class PaymentSweeper(
 
         if (stale.Count < PassLimit)
         {
-            // Complete (nothing left over, nothing threw): the next pass may start nearer the present.
-            Volatile.Write(ref coveredFromTicks, (now - Horizon(settings)).UtcTicks);
+            // Complete (nothing left over, nothing threw): the next pass may start nearer the present,
+            // but never after a payment still pending, however long it has been pending (a database
+            // outage, a late POS reversal), so none is ever left behind the window.
+            var oldestPending = await candidates
+                .Where(p => p.State == PaymentState.AwaitingScan || p.State == PaymentState.Forwarded)
+                .MinAsync(p => (DateTimeOffset?)p.CreatedAt);
+            var start = now - Horizon(settings);
+            Volatile.Write(ref windowStartTicks, (oldestPending < start ? oldestPending.Value : start).UtcTicks);
+            if (full)
+            {
+                Volatile.Write(ref lastFullPassTicks, now.UtcTicks);
+            }
         }
 
         return ended;
     }
 
+    /// <summary>The tag on the sweep's queries (a comment in their SQL).</summary>
+    public const string SweepTag = "recovery sweep";
+
     /// <summary>
-    /// How far before a complete pass a payment can have been created and still become stale later.
-    /// A held payment is stale within ScanWait of its creation, a forwarded one within PartnerTimeout
-    /// of its last change; a POS reversal may move a forwarded payment once more, and passes come
-    /// every SweepInterval. Each with its grace, plus five minutes for instances' clocks to differ.
+    /// How far before a complete pass the window starts when nothing older is pending: room for a
+    /// payment another instance is inserting meanwhile. A held payment is stale within ScanWait of
+    /// its creation, a forwarded one within PartnerTimeout of its last change; a POS reversal may
+    /// move a forwarded payment once more, and passes come every SweepInterval. Each with its grace,
+    /// plus five minutes for instances' clocks to differ; the hourly full pass covers the rest.
     /// </summary>
     public static TimeSpan Horizon(QrPaymentsOptions settings)
     {

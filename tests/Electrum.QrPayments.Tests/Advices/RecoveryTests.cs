@@ -2,7 +2,9 @@ using Electrum.QrPayments.Api;
 using Electrum.QrPayments.Api.Advices;
 using Electrum.QrPayments.Api.Payments;
 using Electrum.QrPayments.PartnerSimulator;
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -84,7 +86,8 @@ public class RecoveryTests
         await sweeper.SweepAsync();
         var now = flow.Clock.GetUtcNow();
         // Both past their hold: one created within the horizon of that complete pass, one before it
-        // (which only a crash before this instance started could leave, and its first pass covers).
+        // (as an instance whose clock is far behind could leave: the first pass and the hourly full
+        // pass cover it).
         var recent = Flow.PaymentFor((await flow.CodeAsync()).TranId!);
         await LeftBehindAsync(flow, recent, forwarded: false, createdAt: now - Flow.ScanWait - TimeSpan.FromMinutes(1));
         var old = Flow.PaymentFor((await flow.CodeAsync()).TranId!);
@@ -100,6 +103,68 @@ public class RecoveryTests
         var restarted = ActivatorUtilities.CreateInstance<PaymentSweeper>(services);
         Assert.Equal(1, await restarted.SweepAsync());
         Assert.Equal(PaymentState.NoScan, await flow.StateAsync(old.Id!));
+    }
+
+    [Theory]
+    [Databases]
+    public async Task Sweep_ForwardedPaymentReversedAfterAnOutageLongerThanTheHorizon_StillTimesOut(Db db)
+    {
+        var outage = new SweepOutage();
+        await using var flow = await Flow.StartAsync(db, interceptor: outage);
+        var services = flow.Service.Services;
+        var sweeper = services.GetServices<IHostedService>().OfType<PaymentSweeper>().Single();
+        var horizon = PaymentSweeper.Horizon(services.GetRequiredService<IOptions<QrPaymentsOptions>>().Value);
+        await sweeper.SweepAsync();
+        var request = Flow.PaymentFor((await flow.CodeAsync()).TranId!);
+        await LeftBehindAsync(flow, request, forwarded: true);
+
+        // The sweep fails for longer than the horizon (the periodic pass too)...
+        outage.Failing = true;
+        flow.Clock.Advance(horizon + TimeSpan.FromMinutes(1));
+        await Assert.ThrowsAsync<InvalidOperationException>(sweeper.SweepAsync);
+        await Flow.UntilAsync(() => Task.FromResult(outage.Refused >= 2), "the periodic pass to fail too");
+        outage.Failing = false;
+        // ...and the POS's reversal lands before the next pass, moving the forwarded payment once more.
+        var reversal = await flow.Pos.ReversePaymentAsync(Flow.ReversalOf(request.Id!, ReversalReason.Timeout));
+        Assert.Equal(HttpStatusCode.Accepted, reversal.Status);
+        Assert.Equal(0, await sweeper.SweepAsync());
+        Assert.Equal(PaymentState.Forwarded, await flow.StateAsync(request.Id!));
+
+        // The complete pass did not move the window past it: it still times out, and the partner is told.
+        await AdvanceUntilStateAsync(flow, request.Id!, PaymentState.TimedOut);
+        await flow.UntilReceivedAsync(SimulatorState.Reverse, 1);
+    }
+
+    // A database that refuses the sweep's queries while Failing.
+    private sealed class SweepOutage : DbCommandInterceptor
+    {
+        private int refused;
+
+        public volatile bool Failing;
+
+        public int Refused => Volatile.Read(ref refused);
+
+        public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
+        {
+            Refuse(command);
+            return result;
+        }
+
+        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            Refuse(command);
+            return ValueTask.FromResult(result);
+        }
+
+        private void Refuse(DbCommand command)
+        {
+            if (Failing && command.CommandText.Contains(PaymentSweeper.SweepTag, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref refused);
+                throw new InvalidOperationException("the database is unavailable");
+            }
+        }
     }
 
     // What a crash leaves: the rows as they were committed, and no request waiting on them.
