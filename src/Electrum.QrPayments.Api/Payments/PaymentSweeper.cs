@@ -39,6 +39,9 @@ public sealed partial class PaymentSweeper(
     private long windowStartTicks;
     private long lastFullPassTicks;
 
+    // One pass at a time (a test's and the loop's), so the window and the full-pass time move together.
+    private readonly SemaphoreSlim passing = new(1, 1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
@@ -65,6 +68,19 @@ public sealed partial class PaymentSweeper(
 
     /// <summary>One pass; returns how many payments it ended.</summary>
     public async Task<int> SweepAsync()
+    {
+        await passing.WaitAsync();
+        try
+        {
+            return await PassAsync();
+        }
+        finally
+        {
+            passing.Release();
+        }
+    }
+
+    private async Task<int> PassAsync()
     {
         var settings = options.Value;
         var now = time.GetUtcNow();
@@ -121,6 +137,12 @@ public sealed partial class PaymentSweeper(
             {
                 // A live instance moved it meanwhile: its decision stands.
             }
+            catch (DbUpdateException e)
+            {
+                // This one payment could not be ended: the others still are, and it stays pending,
+                // so the window keeps it in view for the next pass.
+                LogEndFailed(logger, payment.RequestId, e);
+            }
         }
 
         if (ended > 0)
@@ -133,10 +155,10 @@ public sealed partial class PaymentSweeper(
             // Complete (nothing left over, nothing threw): the next pass may start nearer the present,
             // but never after a payment still pending, however long it has been pending (a database
             // outage, a late POS reversal), so none is ever left behind the window.
-            var oldestPending = await candidates
-                .Where(p => p.State == PaymentState.AwaitingScan || p.State == PaymentState.Forwarded)
-                .MinAsync(p => (DateTimeOffset?)p.CreatedAt);
             var start = now - Horizon(settings);
+            var oldestPending = await candidates
+                .Where(p => p.CreatedAt < start && (p.State == PaymentState.AwaitingScan || p.State == PaymentState.Forwarded))
+                .MinAsync(p => (DateTimeOffset?)p.CreatedAt);
             Volatile.Write(ref windowStartTicks, (oldestPending < start ? oldestPending.Value : start).UtcTicks);
             if (full)
             {
@@ -152,10 +174,10 @@ public sealed partial class PaymentSweeper(
 
     /// <summary>
     /// How far before a complete pass the window starts when nothing older is pending: room for a
-    /// payment another instance is inserting meanwhile. A held payment is stale within ScanWait of
-    /// its creation, a forwarded one within PartnerTimeout of its last change; a POS reversal may
-    /// move a forwarded payment once more, and passes come every SweepInterval. Each with its grace,
-    /// plus five minutes for instances' clocks to differ; the hourly full pass covers the rest.
+    /// payment another instance stamped with its clock and commits later (clocks that differ, a
+    /// stalled insert). Pending payments older than that keep the window back themselves; the
+    /// margin is generous (the deadlines a payment can run through, plus five minutes), and the
+    /// hourly full pass catches whatever falls outside it.
     /// </summary>
     public static TimeSpan Horizon(QrPaymentsOptions settings)
     {
@@ -165,6 +187,9 @@ public sealed partial class PaymentSweeper(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery ended payment {RequestId} as {State}")]
     private static partial void LogEnded(ILogger logger, string requestId, PaymentState state);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Recovery could not end payment {RequestId}; trying again on the next pass")]
+    private static partial void LogEndFailed(ILogger logger, string requestId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Recovery sweep failed; retrying on the next pass")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
