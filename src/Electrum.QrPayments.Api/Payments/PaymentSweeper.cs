@@ -35,7 +35,8 @@ public sealed partial class PaymentSweeper(
 
     // UTC ticks. The window's start: no payment created before it was still pending at the last
     // complete pass. 0 until a complete pass, so the first one (at start-up) looks at everything.
-    // A test's pass may overlap the loop's, hence Volatile.
+    // Changed only inside a pass (one at a time); read through Volatile as the loop's passes move
+    // between threads.
     private long windowStartTicks;
     private long lastFullPassTicks;
 

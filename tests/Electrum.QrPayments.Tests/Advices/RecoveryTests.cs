@@ -93,9 +93,9 @@ public class RecoveryTests
         var old = Flow.PaymentFor((await flow.CodeAsync()).TranId!);
         await LeftBehindAsync(flow, old, forwarded: false, createdAt: now - horizon - TimeSpan.FromMinutes(1));
 
-        var ended = await sweeper.SweepAsync();
+        // (The loop's start-up pass may come this late too; after the first complete pass it is windowed as well.)
+        await sweeper.SweepAsync();
 
-        Assert.Equal(1, ended);
         Assert.Equal(PaymentState.NoScan, await flow.StateAsync(recent.Id!));
         Assert.Equal(PaymentState.AwaitingScan, await flow.StateAsync(old.Id!));
 
