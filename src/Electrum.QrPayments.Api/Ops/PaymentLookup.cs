@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Linq.Expressions;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -164,12 +165,10 @@ public sealed class PaymentLookup(QrDbContext db)
                 && (p.CreatedAt < after.CreatedAt || string.Compare(p.RequestId, after.RequestId) < 0));
         }
 
-        // The columns shown only: not the stored messages, not the partner's token.
+        // The columns shown only (EF reads just those): not the stored messages, not the partner's token.
         var rows = await query.OrderByDescending(p => p.CreatedAt).ThenByDescending(p => p.RequestId)
-            .Select(p => new { p.RequestId, p.TranId, p.ClientId, p.PartnerId, p.State, p.Amount, p.Currency, p.CreatedAt, p.UpdatedAt })
-            .Take(filter.Limit + 1).ToListAsync();
-        var items = rows.Take(filter.Limit).Select(p => new PaymentSummary(
-            p.RequestId, p.TranId, p.ClientId, p.PartnerId, p.State.ToString(), p.Amount, p.Currency, p.CreatedAt, p.UpdatedAt)).ToList();
+            .Select(SummaryOf).Take(filter.Limit + 1).ToListAsync();
+        var items = rows.Take(filter.Limit).ToList();
         var next = rows.Count > filter.Limit ? new PaymentCursor(items[^1].CreatedAt, items[^1].RequestId).Encode() : null;
         return new PaymentPage(items, next);
     }
@@ -203,6 +202,9 @@ public sealed class PaymentLookup(QrDbContext db)
             [.. outbox.Select(OutboxItem.Of)]);
     }
 
-    private static PaymentSummary Summary(Payment p) =>
-        new(p.RequestId, p.TranId, p.ClientId, p.PartnerId, p.State.ToString(), p.Amount, p.Currency, p.CreatedAt, p.UpdatedAt);
+    // One definition for both: as an expression, so the list's query reads only these columns.
+    private static readonly Expression<Func<Payment, PaymentSummary>> SummaryOf = p =>
+        new PaymentSummary(p.RequestId, p.TranId, p.ClientId, p.PartnerId, p.State.ToString(), p.Amount, p.Currency, p.CreatedAt, p.UpdatedAt);
+
+    private static readonly Func<Payment, PaymentSummary> Summary = SummaryOf.Compile();
 }

@@ -114,6 +114,29 @@ internal static class CompareRunner
         }
     }
 
+    /// <summary>
+    /// The service as a child process on a fresh database, with the settings every report names
+    /// (Development, warnings and errors logged only), plus <paramref name="extra"/>.
+    /// </summary>
+    public static ChildProcess StartService(CompareSettings settings, FreshDatabase fresh, int port, string logPath,
+        IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ConnectionStrings__QrPayments"] = fresh.ServiceConnection,
+            ["QrPayments__Database"] = settings.Postgres ? "Postgres" : "Sqlite",
+            ["Serilog__MinimumLevel__Default"] = "Warning",
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        return ChildProcess.Start(Machine.DotnetHost(), [settings.ServiceDll], environment, Path.GetDirectoryName(settings.ServiceDll)!, logPath);
+    }
+
     private static async Task<SystemRun> RunSystemAsync(RunContext context, string system, int run, CancellationToken ct)
     {
         var settings = context.Settings;
@@ -127,18 +150,11 @@ internal static class CompareRunner
                  "--port", port.ToString(CultureInfo.InvariantCulture), "--connection", fresh.BaselineConnection,
                  "--partner", partnerBase, "--scan-wait", settings.ScanWait, "--partner-connections", settings.ScanConnections.ToString(CultureInfo.InvariantCulture)],
                 new Dictionary<string, string>(StringComparer.Ordinal), AppContext.BaseDirectory, logPath)
-            : ChildProcess.Start(Machine.DotnetHost(), [settings.ServiceDll],
-                new Dictionary<string, string>(StringComparer.Ordinal)
-                {
-                    ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
-                    ["ASPNETCORE_ENVIRONMENT"] = "Development",
-                    ["ConnectionStrings__QrPayments"] = fresh.ServiceConnection,
-                    ["QrPayments__Database"] = settings.Postgres ? "Postgres" : "Sqlite",
-                    ["QrPayments__Partners__0__BaseUrl"] = partnerBase,
-                    ["QrPayments__ScanWait"] = settings.ScanWait,
-                    ["Serilog__MinimumLevel__Default"] = "Warning",
-                },
-                Path.GetDirectoryName(settings.ServiceDll)!, logPath);
+            : StartService(settings, fresh, port, logPath, new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["QrPayments__Partners__0__BaseUrl"] = partnerBase,
+                ["QrPayments__ScanWait"] = settings.ScanWait,
+            });
         try
         {
             var url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");

@@ -25,16 +25,7 @@ internal static class ReconcileRunner
         await using var databases = new Databases(settings.Postgres, directory, settings.PostgresConnection, settings.PoolSize);
         var fresh = await databases.CreateAsync("reconcile");
         var port = Machine.FreePort();
-        using var child = ChildProcess.Start(Machine.DotnetHost(), [settings.ServiceDll],
-            new Dictionary<string, string>(StringComparer.Ordinal)
-            {
-                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
-                ["ASPNETCORE_ENVIRONMENT"] = "Development",
-                ["ConnectionStrings__QrPayments"] = fresh.ServiceConnection,
-                ["QrPayments__Database"] = settings.Postgres ? "Postgres" : "Sqlite",
-                ["Serilog__MinimumLevel__Default"] = "Warning",
-            },
-            Path.GetDirectoryName(settings.ServiceDll)!, Path.Combine(directory, "service.log"));
+        using var child = CompareRunner.StartService(settings, fresh, port, Path.Combine(directory, "service.log"));
         try
         {
             var url = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
