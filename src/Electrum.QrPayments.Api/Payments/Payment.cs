@@ -13,7 +13,10 @@ public sealed class InvalidTransitionException(PaymentState from, PaymentState t
 /// <summary>
 /// The payment aggregate. Its state changes only through the methods below, each checked against
 /// <see cref="Allowed"/>; every change bumps <see cref="Version"/> (the optimistic concurrency
-/// token, so two writers can never both move one payment) and adds an audit row.
+/// token, so two writers can never both move one payment) and adds an audit row carrying the
+/// version it made. Audit rows are unique per payment and version, so of two writers that started
+/// from the same version the database itself refuses the second one's rows (QrDbContext relies on
+/// it to save without a transaction of its own).
 /// </summary>
 public sealed class Payment
 {
@@ -101,7 +104,7 @@ public sealed class Payment
             UpdatedAt = now,
             HoldUntil = holdUntil,
         };
-        payment.transitions.Add(new PaymentTransition(payment.Id, null, PaymentState.AwaitingScan, PaymentCause.PaymentRequested, now));
+        payment.transitions.Add(new PaymentTransition(payment.Id, payment.Version, null, PaymentState.AwaitingScan, PaymentCause.PaymentRequested, now));
         return payment;
     }
 
@@ -119,7 +122,7 @@ public sealed class Payment
             UpdatedAt = now,
             HoldUntil = now,
         };
-        payment.transitions.Add(new PaymentTransition(payment.Id, null, PaymentState.Reversed, PaymentCause.ReversalBeforePayment, now));
+        payment.transitions.Add(new PaymentTransition(payment.Id, payment.Version, null, PaymentState.Reversed, PaymentCause.ReversalBeforePayment, now));
         return payment;
     }
 
@@ -149,7 +152,10 @@ public sealed class Payment
 
     public void Reverse(DateTimeOffset now) => Move(PaymentState.Reversed, PaymentCause.ReversedByPos, now);
 
-    /// <summary>A POS reversal while the partner is being asked: recorded, applied once it answers.</summary>
+    /// <summary>
+    /// A POS reversal while the partner is being asked: recorded (with an audit row, though the state
+    /// stays Forwarded), applied once it answers.
+    /// </summary>
     public void RequestReversal(ReversalReason reason, DateTimeOffset now)
     {
         if (State != PaymentState.Forwarded)
@@ -159,7 +165,7 @@ public sealed class Payment
 
         ReversalRequested = true;
         RequestedReversalReason = reason;
-        Touch(now);
+        Touch(State, PaymentCause.ReversalRequested, now);
     }
 
     private void Move(PaymentState to, PaymentCause cause, DateTimeOffset now)
@@ -169,28 +175,33 @@ public sealed class Payment
             throw new InvalidTransitionException(State, to, cause);
         }
 
-        transitions.Add(new PaymentTransition(Id, State, to, cause, now));
+        var from = State;
         State = to;
         if (to is not (PaymentState.Forwarded or PaymentState.Approved))
         {
             ActiveTranId = to == PaymentState.Confirmed ? ActiveTranId : null;
         }
 
-        Touch(now);
+        Touch(from, cause, now);
     }
 
-    private void Touch(DateTimeOffset now)
+    // Every change is one version and one audit row with that version: never one without the other.
+    private void Touch(PaymentState from, PaymentCause cause, DateTimeOffset now)
     {
         UpdatedAt = now;
         Version++;
+        transitions.Add(new PaymentTransition(Id, Version, from, State, cause, now));
     }
 }
 
-/// <summary>One audit row: a payment moved from one state to another, why, and when.</summary>
-public sealed class PaymentTransition(Guid paymentId, PaymentState? from, PaymentState to, PaymentCause cause, DateTimeOffset at)
+/// <summary>One audit row: a payment moved from one state to another (or took a reversal request), why, and when.</summary>
+public sealed class PaymentTransition(Guid paymentId, int version, PaymentState? from, PaymentState to, PaymentCause cause, DateTimeOffset at)
 {
     public long Id { get; private set; }
     public Guid PaymentId { get; private set; } = paymentId;
+
+    /// <summary>The payment's version this change made (unique per payment).</summary>
+    public int Version { get; private set; } = version;
     public PaymentState? From { get; private set; } = from;
     public PaymentState To { get; private set; } = to;
     public PaymentCause Cause { get; private set; } = cause;

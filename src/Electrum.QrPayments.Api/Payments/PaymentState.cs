@@ -33,4 +33,7 @@ public enum PaymentCause
     ConfirmedByPos,
     ReversedByPos,
     ReversalBeforePayment,
+
+    /// <summary>A POS reversal arrived while the partner was being asked: the state stays Forwarded.</summary>
+    ReversalRequested,
 }

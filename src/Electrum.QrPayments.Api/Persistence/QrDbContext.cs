@@ -78,7 +78,17 @@ public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbConte
 
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
-        var saved = await WriteAsync(() => base.SaveChangesAsync(acceptAllChangesOnSuccess: false, CancellationToken.None), cancellationToken);
+        int saved;
+        try
+        {
+            saved = await WriteAsync(SaveUnacceptedAsync, cancellationToken);
+        }
+        catch (DbUpdateException e) when (e is not DbUpdateConcurrencyException && e.IsUniqueViolation(VersionConflictIndex, "payment_transitions.version"))
+        {
+            // Another writer made this payment version first: a failed version check by another name.
+            throw new DbUpdateConcurrencyException(e.Message, e);
+        }
+
         if (acceptAllChangesOnSuccess)
         {
             // Only now is the write committed (on SQLite, with its batch).
@@ -86,6 +96,69 @@ public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbConte
         }
 
         return saved;
+    }
+
+    /// <summary>The unique index on an audit row's payment and version, which no two writers of one version can both pass.</summary>
+    public const string VersionConflictIndex = "ix_payment_transitions_payment_id_version";
+
+    // Rows one save may change and still go as one batch (EF splits larger ones into several commands).
+    private const int MaxUnwrappedRows = 32;
+
+    // PostgreSQL runs a batch sent without BEGIN as one implicit transaction: a statement that fails
+    // rolls back the whole batch. EF wraps a save of several rows in BEGIN … COMMIT only because it
+    // judges a payment's version check itself, from the rows its UPDATE touched, after the batch has
+    // run. When the database judges every row of the save instead (see IsCheckedByDatabase), the
+    // wrapper adds nothing but a round trip and its bookkeeping, so such a save goes without it.
+    // SQLite's saves run inside the write lane's transaction.
+    private async Task<int> SaveUnacceptedAsync()
+    {
+        if (WriteGate is not null || Database.CurrentTransaction is not null ||
+            Database.AutoTransactionBehavior != AutoTransactionBehavior.WhenNeeded || !IsCheckedByDatabase())
+        {
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess: false, CancellationToken.None);
+        }
+
+        Database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
+        try
+        {
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess: false, CancellationToken.None);
+        }
+        finally
+        {
+            Database.AutoTransactionBehavior = AutoTransactionBehavior.WhenNeeded;
+        }
+    }
+
+    // True when the database itself refuses every row of this save that must not be written: an
+    // insert fails on its unique indexes, and a changed payment comes with the audit row of the
+    // version it makes, which VersionConflictIndex refuses if another writer made that version first
+    // (every version has its audit row: Payment.Touch). Anything else (a row updated or deleted
+    // without such a check) keeps EF's transaction.
+    private bool IsCheckedByDatabase()
+    {
+        var rows = 0;
+        foreach (var entry in ChangeTracker.Entries())
+        {
+            switch (entry.State)
+            {
+                case EntityState.Unchanged or EntityState.Detached:
+                    continue;
+                case EntityState.Added:
+                    break;
+                case EntityState.Modified when entry.Entity is Payment payment && payment.Transitions.Any(t =>
+                    t.Version == payment.Version && Entry(t).State == EntityState.Added):
+                    break;
+                default:
+                    return false;
+            }
+
+            if (++rows > MaxUnwrappedRows)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

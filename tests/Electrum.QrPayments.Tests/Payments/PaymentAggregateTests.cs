@@ -38,8 +38,22 @@ public class PaymentAggregateTests
         payment.Approve("{}", singleUseCode: true, Now);
 
         Assert.Equal(version + 2, payment.Version);
-        Assert.Equal(3, payment.Transitions.Count);
+        Assert.Equal([version, version + 1, version + 2], payment.Transitions.Select(t => t.Version));
         Assert.Equal("abc", payment.ActiveTranId);
+    }
+
+    [Fact]
+    public void RequestReversal_WhileForwarded_BumpsVersionAndAddsAuditRowKeepingTheState()
+    {
+        var payment = Held();
+        payment.MatchScan("partner-1", "P", null, Now);
+
+        payment.RequestReversal(Contracts.Models.ReversalReason.Cancelled, Now);
+
+        var last = payment.Transitions.Last();
+        Assert.Equal(PaymentState.Forwarded, payment.State);
+        Assert.Equal((PaymentState.Forwarded, PaymentState.Forwarded, PaymentCause.ReversalRequested, payment.Version),
+            (last.From!.Value, last.To, last.Cause, last.Version));
     }
 
     [Fact]

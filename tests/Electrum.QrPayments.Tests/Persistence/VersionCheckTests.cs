@@ -1,0 +1,198 @@
+using System.Data.Common;
+using Electrum.QrPayments.Api.Payments;
+using Electrum.QrPayments.Api.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+
+namespace Electrum.QrPayments.Tests.Persistence;
+
+/// <summary>
+/// A payment's change is saved only by the writer whose version is still current, and a save is
+/// all or nothing, whether EF wraps it in a transaction (SQLite's write lane) or PostgreSQL runs it
+/// as one implicit transaction (QrDbContext.IsCheckedByDatabase).
+/// </summary>
+public class VersionCheckTests
+{
+    private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
+
+    [Theory]
+    [Databases]
+    public async Task SaveChanges_TwoWritersFromOneVersion_SecondRefusedAndNoneOfItsRowsWritten(Db db)
+    {
+        await using var service = new QrService(TestDatabase.Create(db));
+        var held = await InsertHeldAsync(service);
+
+        var first = await MatchAsync(service, held, "scan-first", "partner-1");
+        var second = await Record.ExceptionAsync(() => MatchAsync(service, held, "scan-second", "partner-2"));
+
+        Assert.Equal(1, first);
+        Assert.IsType<DbUpdateConcurrencyException>(second);
+        var (payment, scans, versions) = await ReadAsync(service, held.Id);
+        Assert.Equal(("partner-1", 1), (payment.PartnerId, payment.Version));
+        Assert.Equal(["scan-first"], scans);
+        Assert.Equal([0, 1], versions);
+    }
+
+    [Theory]
+    [Databases]
+    public async Task SaveChanges_LaterRowOfTheSaveRefused_PaymentChangeNotWrittenEither(Db db)
+    {
+        await using var service = new QrService(TestDatabase.Create(db));
+        var other = await InsertHeldAsync(service);
+        var held = await InsertHeldAsync(service);
+        await MatchAsync(service, other, "scan-used", "partner-1");
+
+        // The payment's own row is fine; the scan row reuses a scan id and is refused.
+        var refused = await Record.ExceptionAsync(() => MatchAsync(service, held, "scan-used", "partner-1"));
+
+        var update = Assert.IsType<DbUpdateException>(refused);
+        Assert.True(update.IsUniqueViolation("ix_scans_message_id", "scans.message_id"));
+        var (payment, scans, versions) = await ReadAsync(service, held.Id);
+        Assert.Equal((PaymentState.AwaitingScan, 0), (payment.State, payment.Version));
+        Assert.Empty(scans);
+        Assert.Equal([0], versions);
+    }
+
+    [PostgresFact]
+    public async Task SaveChanges_PaymentChangeWithItsRows_OnPostgresOneCommandWithoutTransaction()
+    {
+        var counter = new Counter();
+        await using var service = new QrService(TestDatabase.Create(Db.Postgres)) { Interceptor = counter };
+        var held = await InsertHeldAsync(service);
+        counter.Reset();
+
+        await MatchAsync(service, held, "scan-1", "partner-1");
+
+        // Background work may run commands meanwhile, but never one that writes scans.
+        var command = Assert.Single(counter.Texts, t => t.Contains("INSERT INTO scans", StringComparison.Ordinal));
+        Assert.Contains("UPDATE payments", command, StringComparison.Ordinal);
+        Assert.Contains("INSERT INTO payment_transitions", command, StringComparison.Ordinal);
+        Assert.Equal(0, counter.Transactions);
+    }
+
+    [PostgresFact]
+    public async Task SaveChanges_PaymentChangedWithoutItsAuditRow_OnPostgresKeepsTheTransaction()
+    {
+        var counter = new Counter();
+        await using var service = new QrService(TestDatabase.Create(Db.Postgres)) { Interceptor = counter };
+        var held = await InsertHeldAsync(service);
+        counter.Reset();
+
+        // Only a change the aggregate made carries its audit row; a bare column change does not.
+        await service.WithDbAsync(async d =>
+        {
+            var payment = d.Adopt(held);
+            d.Entry(payment).Property(p => p.PartnerName).CurrentValue = "edited";
+            d.Scans.Add(NewScan(payment, "scan-1", "partner-1"));
+            return await d.SaveChangesAsync();
+        });
+
+        Assert.Equal(1, counter.Transactions);
+    }
+
+    [Theory]
+    [Databases]
+    public async Task Migrate_AuditRowsWrittenBefore_NumberedPerPaymentInTheOrderWritten(Db db)
+    {
+        await using var database = TestDatabase.Create(db);
+        var options = new DbContextOptionsBuilder<QrDbContext>();
+        _ = db == Db.Postgres ? options.UseNpgsql(database.ConnectionString) : options.UseSqlite(database.ConnectionString);
+        await using var context = new QrDbContext(options.Options);
+        var migrator = context.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>();
+        await migrator.MigrateAsync("20261202000000_OpsIndexes");
+        Guid[] payments = [Guid.NewGuid(), Guid.NewGuid()];
+        var at = DateTime.UtcNow;
+        foreach (var id in payments)
+        {
+            var requestId = id.ToString();
+            await context.Database.ExecuteSqlAsync($@"INSERT INTO payments (id, request_id, client_id, state, amount, currency, upstream_request_id,
+                request_json, reversal_requested, created_at, updated_at, hold_until, version)
+                VALUES ({id}, {requestId}, 'pos-1', 'Approved', 100, '710', {requestId}, '{{}}', FALSE, {at}, {at}, {at}, 3)");
+        }
+
+        // Interleaved, as concurrent payments write them.
+        foreach (var (id, to) in new[] { (payments[0], "AwaitingScan"), (payments[1], "AwaitingScan"), (payments[0], "Forwarded"),
+                     (payments[1], "Forwarded"), (payments[0], "Approved"), (payments[1], "Approved") })
+        {
+            await context.Database.ExecuteSqlAsync($"INSERT INTO payment_transitions (payment_id, to_state, cause, at) VALUES ({id}, {to}, 'PaymentRequested', {at})");
+        }
+
+        await migrator.MigrateAsync();
+
+        var rows = await context.PaymentTransitions.AsNoTracking().OrderBy(t => t.Id).Select(t => new { t.PaymentId, t.To, t.Version }).ToListAsync();
+        Assert.Equal([0, 1, 2], rows.Where(r => r.PaymentId == payments[0]).Select(r => r.Version));
+        Assert.Equal([0, 1, 2], rows.Where(r => r.PaymentId == payments[1]).Select(r => r.Version));
+        Assert.Equal([PaymentState.AwaitingScan, PaymentState.Forwarded, PaymentState.Approved], rows.Where(r => r.PaymentId == payments[1]).Select(r => r.To));
+    }
+
+    private static Task<Payment> InsertHeldAsync(QrService service) => service.WithDbAsync(async d =>
+    {
+        var tranId = Guid.NewGuid().ToString("N")[..20];
+        var payment = Payment.Request(Guid.NewGuid().ToString(), QrService.Client, tranId, 10000, "710", "{}", Now, Now.AddSeconds(30));
+        d.Payments.Add(payment);
+        await d.SaveChangesAsync();
+        return d.Snapshot(payment);
+    });
+
+    // What a scan does: moves the payment it holds a copy of, and records the scan, in one save.
+    private static Task<int> MatchAsync(QrService service, Payment copy, string scanId, string partnerId) => service.WithDbAsync(async d =>
+    {
+        var payment = d.Adopt(copy);
+        payment.MatchScan(partnerId, null, null, Now);
+        d.Scans.Add(NewScan(payment, scanId, partnerId));
+        await d.SaveChangesAsync();
+        return payment.Version;
+    });
+
+    private static Scan NewScan(Payment payment, string scanId, string partnerId) => new()
+    {
+        Id = Guid.NewGuid(),
+        MessageId = scanId,
+        TranId = payment.TranId!,
+        PartnerId = partnerId,
+        PaymentId = payment.Id,
+        ReceivedAt = Now,
+    };
+
+    private static Task<(Payment Payment, List<string> Scans, List<int> Versions)> ReadAsync(QrService service, Guid id) => service.WithDbAsync(async d =>
+        (await d.Payments.AsNoTracking().SingleAsync(p => p.Id == id),
+         await d.Scans.Where(s => s.PaymentId == id).Select(s => s.MessageId).ToListAsync(),
+         await d.PaymentTransitions.Where(t => t.PaymentId == id).OrderBy(t => t.Version).Select(t => t.Version).ToListAsync()));
+
+    private sealed class Counter : DbCommandInterceptor, IDbTransactionInterceptor
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> texts = new();
+        private int transactions;
+
+        public IReadOnlyCollection<string> Texts => texts;
+        public int Transactions => Volatile.Read(ref transactions);
+
+        public void Reset()
+        {
+            texts.Clear();
+            Volatile.Write(ref transactions, 0);
+        }
+
+        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            texts.Enqueue(command.CommandText);
+            return ValueTask.FromResult(result);
+        }
+
+        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        {
+            texts.Enqueue(command.CommandText);
+            return ValueTask.FromResult(result);
+        }
+
+        public ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(DbConnection connection, TransactionStartingEventData eventData,
+            InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref transactions);
+            return ValueTask.FromResult(result);
+        }
+    }
+}
