@@ -24,7 +24,8 @@ public static class Database
             switch (sp.GetRequiredService<IOptions<QrPaymentsOptions>>().Value.Database)
             {
                 case DatabaseProvider.Postgres:
-                    options.UseNpgsql(PostgresDefaults(connectionString));
+                    options.UseNpgsql(PostgresDefaults(connectionString))
+                        .ReplaceService<Microsoft.EntityFrameworkCore.Update.IModificationCommandBatchFactory, DatabaseCheckedBatchFactory>();
                     break;
                 default:
                     options.UseSqlite(connectionString).AddInterceptors(sp.GetRequiredService<SqliteWriteGate>());

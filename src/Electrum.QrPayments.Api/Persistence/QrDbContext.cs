@@ -101,60 +101,48 @@ public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbConte
     /// <summary>The unique index on an audit row's payment and version, which no two writers of one version can both pass.</summary>
     public const string VersionConflictIndex = "ix_payment_transitions_payment_id_version";
 
-    // Rows one save may change and still go as one batch (EF splits larger ones into several commands).
-    private const int MaxUnwrappedRows = 32;
+    /// <summary>True while a save runs whose every row the database checks (see <see cref="DatabaseCheckedBatchFactory"/>).</summary>
+    internal bool SavingCheckedRows { get; private set; }
 
-    // PostgreSQL runs a batch sent without BEGIN as one implicit transaction: a statement that fails
-    // rolls back the whole batch. EF wraps a save of several rows in BEGIN … COMMIT only because it
-    // judges a payment's version check itself, from the rows its UPDATE touched, after the batch has
-    // run. When the database judges every row of the save instead (see IsCheckedByDatabase), the
-    // wrapper adds nothing but a round trip and its bookkeeping, so such a save goes without it.
-    // SQLite's saves run inside the write lane's transaction.
+    // EF wraps a save of more than one statement in BEGIN … COMMIT, one round trip and a server
+    // transaction more, even when one batch carries them all. PostgreSQL runs a batch sent without
+    // BEGIN as one implicit transaction: if any statement fails, none is written. What it cannot do
+    // is fail a statement for EF's own check, the row count of a payment's versioned UPDATE, which
+    // EF reads only after the batch ran. So only a save whose every row the database checks itself
+    // (IsCheckedByDatabase) goes without BEGIN; EF still begins one if the save takes several
+    // batches. SQLite's saves run inside the write lane's transaction.
     private async Task<int> SaveUnacceptedAsync()
     {
-        if (WriteGate is not null || Database.CurrentTransaction is not null ||
-            Database.AutoTransactionBehavior != AutoTransactionBehavior.WhenNeeded || !IsCheckedByDatabase())
-        {
-            return await base.SaveChangesAsync(acceptAllChangesOnSuccess: false, CancellationToken.None);
-        }
-
-        Database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
+        SavingCheckedRows = WriteGate is null && Database.CurrentTransaction is null && IsCheckedByDatabase();
         try
         {
             return await base.SaveChangesAsync(acceptAllChangesOnSuccess: false, CancellationToken.None);
         }
         finally
         {
-            Database.AutoTransactionBehavior = AutoTransactionBehavior.WhenNeeded;
+            SavingCheckedRows = false;
         }
     }
 
     // True when the database itself refuses every row of this save that must not be written: an
     // insert fails on its unique indexes, and a changed payment comes with the audit row of the
     // version it makes, which VersionConflictIndex refuses if another writer made that version first
-    // (every version has its audit row: Payment.Touch). Anything else (a row updated or deleted
-    // without such a check) keeps EF's transaction.
+    // (every version has its audit row: Payment.Touch, and the TransitionVersions migration gives
+    // the newest existing row of each payment its current version). Anything else (a row updated
+    // or deleted without such a check) keeps EF's transaction.
     private bool IsCheckedByDatabase()
     {
-        var rows = 0;
         foreach (var entry in ChangeTracker.Entries())
         {
             switch (entry.State)
             {
-                case EntityState.Unchanged or EntityState.Detached:
+                case EntityState.Unchanged or EntityState.Detached or EntityState.Added:
                     continue;
-                case EntityState.Added:
-                    break;
                 case EntityState.Modified when entry.Entity is Payment payment && payment.Transitions.Any(t =>
                     t.Version == payment.Version && Entry(t).State == EntityState.Added):
-                    break;
+                    continue;
                 default:
                     return false;
-            }
-
-            if (++rows > MaxUnwrappedRows)
-            {
-                return false;
             }
         }
 

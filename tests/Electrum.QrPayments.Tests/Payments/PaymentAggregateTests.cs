@@ -47,12 +47,13 @@ public class PaymentAggregateTests
     {
         var payment = Held();
         payment.MatchScan("partner-1", "P", null, Now);
+        var version = payment.Version;
 
         payment.RequestReversal(Contracts.Models.ReversalReason.Cancelled, Now);
 
         var last = payment.Transitions.Last();
-        Assert.Equal(PaymentState.Forwarded, payment.State);
-        Assert.Equal((PaymentState.Forwarded, PaymentState.Forwarded, PaymentCause.ReversalRequested, payment.Version),
+        Assert.Equal((PaymentState.Forwarded, version + 1), (payment.State, payment.Version));
+        Assert.Equal((PaymentState.Forwarded, PaymentState.Forwarded, PaymentCause.ReversalRequested, version + 1),
             (last.From!.Value, last.To, last.Cause, last.Version));
     }
 

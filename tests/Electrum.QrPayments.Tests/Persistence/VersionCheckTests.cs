@@ -91,40 +91,94 @@ public class VersionCheckTests
         Assert.Equal(1, counter.Transactions);
     }
 
+    // Without BEGIN only one batch is one implicit transaction: a checked save that EF splits into
+    // several batches (here by a batch size of 2) is wrapped in a transaction as always.
+    [PostgresFact]
+    public async Task SaveChanges_CheckedSaveInSeveralBatches_OnPostgresKeepsTheTransaction()
+    {
+        await using var service = new QrService(TestDatabase.Create(Db.Postgres));
+        var held = await InsertHeldAsync(service);
+        var counter = new Counter();
+        var options = new DbContextOptionsBuilder<QrDbContext>()
+            .UseNpgsql(service.Database.ConnectionString, o => o.MaxBatchSize(2))
+            .ReplaceService<Microsoft.EntityFrameworkCore.Update.IModificationCommandBatchFactory, DatabaseCheckedBatchFactory>()
+            .AddInterceptors(counter)
+            .Options;
+        await using var context = new QrDbContext(options);
+        var payment = context.Adopt(held);
+        payment.MatchScan("partner-1", null, null, Now);
+        context.Scans.Add(NewScan(payment, "scan-1", "partner-1"));
+
+        await context.SaveChangesAsync();
+
+        Assert.Equal(2, counter.Texts.Count);
+        Assert.Equal(1, counter.Transactions);
+    }
+
+    // Earlier builds bumped the version without an audit row on a reversal request: payment 0 is at
+    // version 4 with three rows. Numbered back from the current version, its newest row carries it,
+    // so a writer still holding version 3 is refused by the database, not only by EF's row count.
     [Theory]
     [Databases]
-    public async Task Migrate_AuditRowsWrittenBefore_NumberedPerPaymentInTheOrderWritten(Db db)
+    public async Task Migrate_AuditRowsWrittenBefore_NumberedBackFromTheCurrentVersionSoAStaleWriterIsRefused(Db db)
     {
-        await using var database = TestDatabase.Create(db);
+        var database = TestDatabase.Create(db);
         var options = new DbContextOptionsBuilder<QrDbContext>();
         _ = db == Db.Postgres ? options.UseNpgsql(database.ConnectionString) : options.UseSqlite(database.ConnectionString);
-        await using var context = new QrDbContext(options.Options);
-        var migrator = context.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>();
-        await migrator.MigrateAsync("20261202000000_OpsIndexes");
         Guid[] payments = [Guid.NewGuid(), Guid.NewGuid()];
-        var at = DateTime.UtcNow;
-        foreach (var id in payments)
+        await using (var context = new QrDbContext(options.Options))
         {
-            var requestId = id.ToString();
-            await context.Database.ExecuteSqlAsync($@"INSERT INTO payments (id, request_id, client_id, state, amount, currency, upstream_request_id,
-                request_json, reversal_requested, created_at, updated_at, hold_until, version)
-                VALUES ({id}, {requestId}, 'pos-1', 'Approved', 100, '710', {requestId}, '{{}}', FALSE, {at}, {at}, {at}, 3)");
+            var migrator = context.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>();
+            await migrator.MigrateAsync("20261202000000_OpsIndexes");
+            var at = DateTime.UtcNow;
+            foreach (var (id, version) in new[] { (payments[0], 4), (payments[1], 2) })
+            {
+                var requestId = id.ToString();
+                await context.Database.ExecuteSqlAsync($@"INSERT INTO payments (id, request_id, client_id, state, amount, currency, upstream_request_id,
+                    request_json, reversal_requested, created_at, updated_at, hold_until, version)
+                    VALUES ({id}, {requestId}, 'pos-1', 'Approved', 100, '710', {requestId}, '{{}}', FALSE, {at}, {at}, {at}, {version})");
+            }
+
+            // Interleaved, as concurrent payments write them.
+            foreach (var (id, to) in new[] { (payments[0], "AwaitingScan"), (payments[1], "AwaitingScan"), (payments[0], "Forwarded"),
+                         (payments[1], "Forwarded"), (payments[0], "Approved"), (payments[1], "Approved") })
+            {
+                await context.Database.ExecuteSqlAsync($"INSERT INTO payment_transitions (payment_id, to_state, cause, at) VALUES ({id}, {to}, 'PaymentRequested', {at})");
+            }
+
+            await migrator.MigrateAsync();
+
+            var rows = await context.PaymentTransitions.AsNoTracking().OrderBy(t => t.Id).Select(t => new { t.PaymentId, t.To, t.Version }).ToListAsync();
+            Assert.Equal([2, 3, 4], rows.Where(r => r.PaymentId == payments[0]).Select(r => r.Version));
+            Assert.Equal([0, 1, 2], rows.Where(r => r.PaymentId == payments[1]).Select(r => r.Version));
+            Assert.Equal([PaymentState.AwaitingScan, PaymentState.Forwarded, PaymentState.Approved], rows.Where(r => r.PaymentId == payments[1]).Select(r => r.To));
         }
 
-        // Interleaved, as concurrent payments write them.
-        foreach (var (id, to) in new[] { (payments[0], "AwaitingScan"), (payments[1], "AwaitingScan"), (payments[0], "Forwarded"),
-                     (payments[1], "Forwarded"), (payments[0], "Approved"), (payments[1], "Approved") })
+        await using var service = new QrService(database);
+        var current = await service.WithDbAsync(d => d.Payments.AsNoTracking().SingleAsync(p => p.Id == payments[0]));
+        var stale = await service.WithDbAsync(async d =>
         {
-            await context.Database.ExecuteSqlAsync($"INSERT INTO payment_transitions (payment_id, to_state, cause, at) VALUES ({id}, {to}, 'PaymentRequested', {at})");
-        }
+            var copy = d.Snapshot(current);
+            d.Entry(copy).Property(p => p.Version).CurrentValue = 3;
+            return copy;
+        });
 
-        await migrator.MigrateAsync();
+        var refused = await Record.ExceptionAsync(() => ConfirmAsync(service, stale));
+        var confirmed = await ConfirmAsync(service, current);
 
-        var rows = await context.PaymentTransitions.AsNoTracking().OrderBy(t => t.Id).Select(t => new { t.PaymentId, t.To, t.Version }).ToListAsync();
-        Assert.Equal([0, 1, 2], rows.Where(r => r.PaymentId == payments[0]).Select(r => r.Version));
-        Assert.Equal([0, 1, 2], rows.Where(r => r.PaymentId == payments[1]).Select(r => r.Version));
-        Assert.Equal([PaymentState.AwaitingScan, PaymentState.Forwarded, PaymentState.Approved], rows.Where(r => r.PaymentId == payments[1]).Select(r => r.To));
+        Assert.IsType<DbUpdateConcurrencyException>(refused);
+        Assert.Equal(5, confirmed);
+        Assert.Equal([2, 3, 4, 5], await service.WithDbAsync(d =>
+            d.PaymentTransitions.Where(t => t.PaymentId == payments[0]).OrderBy(t => t.Version).Select(t => t.Version).ToListAsync()));
     }
+
+    private static Task<int> ConfirmAsync(QrService service, Payment copy) => service.WithDbAsync(async d =>
+    {
+        var payment = d.Adopt(copy);
+        payment.Confirm(Now);
+        await d.SaveChangesAsync();
+        return payment.Version;
+    });
 
     private static Task<Payment> InsertHeldAsync(QrService service) => service.WithDbAsync(async d =>
     {
