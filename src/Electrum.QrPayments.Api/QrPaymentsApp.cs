@@ -86,6 +86,7 @@ public static class QrPaymentsApp
         services.AddHostedService(sp => sp.GetRequiredService<OutboxSampler>());
         services.AddSingleton<QrMetrics>();
         services.AddSingleton<Signals>();
+        services.AddSingleton<IssuedCodes>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<PartnerGateway>();
         services.AddOptions<OutboxOptions>().Bind(builder.Configuration.GetSection(OutboxOptions.Section))

@@ -20,8 +20,8 @@ namespace Electrum.QrPayments.Api.Payments;
 /// thousands of held pays hold no context, and the pool's contexts serve whoever is working.
 /// </summary>
 public sealed class PayHandler(
-    IDbContextFactory<QrDbContext> contexts, Signals signals, HeldWatcher watcher, PartnerGateway partners, OutboxSignal outbox,
-    QrMetrics metrics, IOptions<QrPaymentsOptions> options, TimeProvider time)
+    IDbContextFactory<QrDbContext> contexts, Signals signals, HeldWatcher watcher, IssuedCodes codes, PartnerGateway partners,
+    OutboxSignal outbox, QrMetrics metrics, IOptions<QrPaymentsOptions> options, TimeProvider time)
 {
     private const int MaxPartnerDetailLength = 4096;
 
@@ -71,7 +71,15 @@ public sealed class PayHandler(
     private async Task<(QrCode Code, Payment Payment, Signals.Armed Woken)> RecordAsync(PaymentRequest request, LedgerAmount amount, DateTimeOffset now)
     {
         await using var db = await contexts.CreateDbContextAsync();
-        var code = await CodeByTranId.For(db)(db, request.TranId!);
+        if (!codes.TryGet(request.TranId!, out var code))
+        {
+            code = await CodeByTranId.For(db)(db, request.TranId!);
+            if (code is not null)
+            {
+                codes.Add(code);
+            }
+        }
+
         // A code issued to another client is answered exactly like an unknown one.
         if (code is null || code.ClientId != request.Client!.Id)
         {

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Electrum.QrPayments.Api.QrCodes;
 
 /// <summary>createQrCode: mint a tranId, build the payload for the requested scheme, store the code.</summary>
-public sealed class CreateQrCodeHandler(QrDbContext db, IOptions<QrPaymentsOptions> options, TimeProvider time)
+public sealed class CreateQrCodeHandler(QrDbContext db, IssuedCodes codes, IOptions<QrPaymentsOptions> options, TimeProvider time)
 {
     public async Task<CreateQrCodeResponse> HandleAsync(CreateQrCodeRequest request, CancellationToken ct)
     {
@@ -41,7 +41,7 @@ public sealed class CreateQrCodeHandler(QrDbContext db, IOptions<QrPaymentsOptio
             currency,
             AmountIsFixed: properties.Value is not null && properties.OverPaymentAllowed != true && properties.PartPaymentAllowed != true));
 
-        db.QrCodes.Add(new QrCode
+        var code = new QrCode
         {
             Id = Guid.NewGuid(),
             TranId = tranId,
@@ -57,7 +57,8 @@ public sealed class CreateQrCodeHandler(QrDbContext db, IOptions<QrPaymentsOptio
             ExpiresAt = properties.ExpiryDate,
             SingleUse = properties.SingleUse ?? false,
             CreatedAt = now,
-        });
+        };
+        db.QrCodes.Add(code);
 
         try
         {
@@ -68,6 +69,9 @@ public sealed class CreateQrCodeHandler(QrDbContext db, IOptions<QrPaymentsOptio
         {
             throw QrException.Duplicate($"createQrCode id {request.Id} was already used");
         }
+
+        // Committed, so a pay against it here need not read it back.
+        codes.Add(code);
 
         return new CreateQrCodeResponse
         {

@@ -50,14 +50,14 @@ public class HeldRequestTests
     [Databases]
     public async Task Pay_ScanMatchedOnThisInstance_PaymentNotReadBack(Db db)
     {
-        var reads = new PaymentReadCounter();
+        var reads = PaymentReads();
         await using var flow = await Flow.StartAsync(db, interceptor: reads);
         var request = Flow.PaymentFor((await flow.CodeAsync()).TranId!);
 
         Assert.Equal(HttpStatusCode.Created, (await flow.PayAndScanAsync(request)).Status);
 
         Assert.Equal(PaymentState.Approved, await flow.StateAsync(request.Id!));
-        Assert.Equal((0, 0), (reads.ById, reads.ByTranId));
+        Assert.Equal((0, 0), (reads[0], reads[1]));
     }
 
     // Likewise the other way round: a pay held on the instance where its scan came early hands the
@@ -66,7 +66,7 @@ public class HeldRequestTests
     [Databases]
     public async Task Scan_EarlyAndItsPayHeldOnThisInstance_PaymentNotReadBack(Db db)
     {
-        var reads = new PaymentReadCounter();
+        var reads = PaymentReads();
         await using var flow = await Flow.StartAsync(db, interceptor: reads);
         var watcher = flow.Service.Services.GetRequiredService<HeldWatcher>();
         var tranId = (await flow.CodeAsync()).TranId!;
@@ -77,38 +77,14 @@ public class HeldRequestTests
 
         Assert.Equal(HttpStatusCode.Accepted, (await scanning).Status);
         Assert.Equal(HttpStatusCode.Created, paid.Status);
-        Assert.Equal((0, 0), (reads.ById, reads.ByTranId));
+        Assert.Equal((0, 0), (reads[0], reads[1]));
     }
 
-    /// <summary>
-    /// Counts reads of one payment by its id or by the tranId it holds: what a woken pay or a woken
-    /// early scan does when nothing is handed over.
-    /// </summary>
-    private sealed class PaymentReadCounter : CommandTextCounter
-    {
-        private int byId;
-        private int byTranId;
-
-        public int ById => Volatile.Read(ref byId);
-
-        public int ByTranId => Volatile.Read(ref byTranId);
-
-        protected override void Count(string sql)
-        {
-            if (sql.TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase))
-            {
-                if (System.Text.RegularExpressions.Regex.IsMatch(sql, @"FROM ""?payments""? AS ""?p""?\s+WHERE ""?p""?\.""?id""? = "))
-                {
-                    Interlocked.Increment(ref byId);
-                }
-
-                if (System.Text.RegularExpressions.Regex.IsMatch(sql, @"FROM ""?payments""? AS ""?p""?\s+WHERE ""?p""?\.""?active_tran_id""? = "))
-                {
-                    Interlocked.Increment(ref byTranId);
-                }
-            }
-        }
-    }
+    // Reads of one payment by its id or by the tranId it holds: what a woken pay or a woken early
+    // scan does when nothing is handed over.
+    private static SqlPatternCounter PaymentReads() => new(
+        @"^\s*SELECT\b.*FROM ""?payments""? AS ""?p""?\s+WHERE ""?p""?\.""?id""? = ",
+        @"^\s*SELECT\b.*FROM ""?payments""? AS ""?p""?\s+WHERE ""?p""?\.""?active_tran_id""? = ");
 
     // One lifecycle ending one way; returns how it ended.
     private static async Task<string> LifecycleAsync(Flow flow, int kind)
