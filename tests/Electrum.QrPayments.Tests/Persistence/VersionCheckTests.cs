@@ -172,6 +172,32 @@ public class VersionCheckTests
             d.PaymentTransitions.Where(t => t.PaymentId == payments[0]).OrderBy(t => t.Version).Select(t => t.Version).ToListAsync()));
     }
 
+    // Down must leave what an earlier build can read (it knows no ReversalRequested cause), and Up
+    // again must number the rows that are left.
+    [Theory]
+    [Databases]
+    public async Task Migrate_DownPastTransitionVersionsAndUpAgain_UnreadableRowsGoneAndTheRestNumbered(Db db)
+    {
+        await using var database = TestDatabase.Create(db);
+        var options = new DbContextOptionsBuilder<QrDbContext>();
+        _ = db == Db.Postgres ? options.UseNpgsql(database.ConnectionString) : options.UseSqlite(database.ConnectionString);
+        await using var context = new QrDbContext(options.Options);
+        var migrator = context.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>();
+        await migrator.MigrateAsync();
+        var payment = Payment.Request(Guid.NewGuid().ToString(), QrService.Client, "tran-down", 10000, "710", "{}", Now, Now.AddSeconds(30));
+        payment.MatchScan("partner-1", null, null, Now);
+        payment.RequestReversal(Contracts.Models.ReversalReason.Cancelled, Now);
+        context.Payments.Add(payment);
+        await context.SaveChangesAsync();
+
+        await migrator.MigrateAsync("20261202000000_OpsIndexes");
+        var causes = await context.Database.SqlQuery<string>($"SELECT cause AS \"Value\" FROM payment_transitions ORDER BY id").ToListAsync();
+        await migrator.MigrateAsync();
+
+        Assert.Equal(["PaymentRequested", "ScanMatched"], causes);
+        Assert.Equal([1, 2], await context.PaymentTransitions.AsNoTracking().OrderBy(t => t.Id).Select(t => t.Version).ToListAsync());
+    }
+
     private static Task<int> ConfirmAsync(QrService service, Payment copy) => service.WithDbAsync(async d =>
     {
         var payment = d.Adopt(copy);

@@ -43,6 +43,15 @@ public sealed class TransitionVersions : Migration
         migrationBuilder.Sql("DELETE FROM payment_transitions WHERE cause = 'ReversalRequested';");
         migrationBuilder.DropIndex(QrDbContext.VersionConflictIndex, "payment_transitions");
         migrationBuilder.CreateIndex("ix_payment_transitions_payment_id", "payment_transitions", "payment_id");
-        migrationBuilder.DropColumn("version", "payment_transitions");
+        if (migrationBuilder.IsNpgsql())
+        {
+            migrationBuilder.DropColumn("version", "payment_transitions");
+        }
+        else
+        {
+            // EF's SQLite migrations would rebuild the table for this, which needs a model these
+            // hand-written migrations do not carry; SQLite drops an unindexed column itself.
+            migrationBuilder.Sql("ALTER TABLE payment_transitions DROP COLUMN version;");
+        }
     }
 }
