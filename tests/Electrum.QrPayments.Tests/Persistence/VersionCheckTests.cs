@@ -123,10 +123,8 @@ public class VersionCheckTests
     public async Task Migrate_AuditRowsWrittenBefore_NumberedBackFromTheCurrentVersionSoAStaleWriterIsRefused(Db db)
     {
         var database = TestDatabase.Create(db);
-        var options = new DbContextOptionsBuilder<QrDbContext>();
-        _ = db == Db.Postgres ? options.UseNpgsql(database.ConnectionString) : options.UseSqlite(database.ConnectionString);
         Guid[] payments = [Guid.NewGuid(), Guid.NewGuid()];
-        await using (var context = new QrDbContext(options.Options))
+        await using (var context = new QrDbContext(BareOptions(db, database)))
         {
             var migrator = context.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>();
             await migrator.MigrateAsync("20261202000000_OpsIndexes");
@@ -179,9 +177,7 @@ public class VersionCheckTests
     public async Task Migrate_DownPastTransitionVersionsAndUpAgain_UnreadableRowsGoneAndTheRestNumbered(Db db)
     {
         await using var database = TestDatabase.Create(db);
-        var options = new DbContextOptionsBuilder<QrDbContext>();
-        _ = db == Db.Postgres ? options.UseNpgsql(database.ConnectionString) : options.UseSqlite(database.ConnectionString);
-        await using var context = new QrDbContext(options.Options);
+        await using var context = new QrDbContext(BareOptions(db, database));
         var migrator = context.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>();
         await migrator.MigrateAsync();
         var payment = Payment.Request(Guid.NewGuid().ToString(), QrService.Client, "tran-down", 10000, "710", "{}", Now, Now.AddSeconds(30));
@@ -196,6 +192,14 @@ public class VersionCheckTests
 
         Assert.Equal(["PaymentRequested", "ScanMatched"], causes);
         Assert.Equal([1, 2], await context.PaymentTransitions.AsNoTracking().OrderBy(t => t.Id).Select(t => t.Version).ToListAsync());
+    }
+
+    // A context on the test's database without the service (and so without the service's batches).
+    private static DbContextOptions<QrDbContext> BareOptions(Db db, TestDatabase database)
+    {
+        var options = new DbContextOptionsBuilder<QrDbContext>();
+        _ = db == Db.Postgres ? options.UseNpgsql(database.ConnectionString) : options.UseSqlite(database.ConnectionString);
+        return options.Options;
     }
 
     private static Task<int> ConfirmAsync(QrService service, Payment copy) => service.WithDbAsync(async d =>
@@ -240,7 +244,8 @@ public class VersionCheckTests
          await d.Scans.Where(s => s.PaymentId == id).Select(s => s.MessageId).ToListAsync(),
          await d.PaymentTransitions.Where(t => t.PaymentId == id).OrderBy(t => t.Version).Select(t => t.Version).ToListAsync()));
 
-    private sealed class Counter : DbCommandInterceptor, IDbTransactionInterceptor
+    // Every command's SQL (through the suite's CommandTextCounter) and every transaction begun.
+    private sealed class Counter : CommandTextCounter, IDbTransactionInterceptor
     {
         private readonly System.Collections.Concurrent.ConcurrentQueue<string> texts = new();
         private int transactions;
@@ -254,19 +259,7 @@ public class VersionCheckTests
             Volatile.Write(ref transactions, 0);
         }
 
-        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
-            InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
-        {
-            texts.Enqueue(command.CommandText);
-            return ValueTask.FromResult(result);
-        }
-
-        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
-            InterceptionResult<int> result, CancellationToken cancellationToken = default)
-        {
-            texts.Enqueue(command.CommandText);
-            return ValueTask.FromResult(result);
-        }
+        protected override void Count(string sql) => texts.Enqueue(sql);
 
         public ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(DbConnection connection, TransactionStartingEventData eventData,
             InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
