@@ -13,7 +13,8 @@ namespace Electrum.QrPayments.Api.Advices;
 /// same transaction (<see cref="TryLease"/>) or by a conditional UPDATE of a pass, so several
 /// dispatchers (several instances) never send it at once, and a crashed holder's lease just
 /// runs out. A pass claims the advices accepted here while no slot was free by id, or else what a
-/// search finds due. Per payment only the oldest pending item is eligible, so advices arrive in
+/// search finds due; a search lists what it finds beyond the free slots, so a backlog is claimed
+/// by id too. Per payment only the oldest pending item is eligible, so advices arrive in
 /// order. Deliveries run concurrently, at most <see cref="OutboxOptions.BatchSize"/> in all and
 /// <see cref="OutboxOptions.PartnerConcurrency"/> per partner, and the dispatcher keeps claiming
 /// while they are in flight: a partner that hangs holds its own slots, never another's. Delivered
@@ -148,7 +149,11 @@ public sealed partial class OutboxDispatcher(
 
             // Rows queued elsewhere in this process (a timeout reversal, a re-queue) are found by a search.
             backlog |= signal.TakeQueued();
-            search = backlog || now - lastSearch >= settings.PollInterval;
+            // Rows that may be due are searched for at once only while the search has somewhere to
+            // put them: room on the list, or a free slot of a partner with nothing listed. Otherwise
+            // freed slots take listed advices by id until the list is half empty, so a backlog costs
+            // a search per list refill, not per delivery; the poll still searches every PollInterval.
+            search = now - lastSearch >= settings.PollInterval || (backlog && (ListHasRoom() || HasIdlePartner()));
             listed = [.. waiting.Select(w => w.Id)];
             if (!search && !waiting.Any(w => HasFreeSlot(w.PartnerId)))
             {
@@ -230,46 +235,69 @@ public sealed partial class OutboxDispatcher(
         return taken;
     }
 
-    // What is due in the database, not on the list, and fits the free slots, each with its slot taken.
-    private async Task<List<OutboxMessage>> SearchAsync(QrDbContext db, DateTimeOffset now, long[] listed, CancellationToken ct)
+    // Under the lock: whether a search could list more than a few of what it finds.
+    private bool ListHasRoom() => waiting.Count + promisedWaits <= MaxWaiting / 2;
+
+    // Under the lock: whether some partner could take an advice now and has none listed for it.
+    private bool HasIdlePartner()
     {
-        int room;
-        Dictionary<string, int> busy;
-        HashSet<long> ours;
-        lock (gate)
+        if (deliveries.Count + reserved >= settings.BatchSize)
         {
-            room = settings.BatchSize - deliveries.Count - reserved;
-            busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
-            ours = [.. deliveries.Keys];
+            return false;
         }
 
-        // Each partner's oldest due items, no more than it has free slots, oldest first overall: a
-        // partner with a backlog cannot crowd out another, and nothing is claimed only to be handed back.
+        var listedFor = waiting.Select(w => w.PartnerId).ToHashSet(StringComparer.Ordinal);
+        return options.Value.Partners.Any(p => p.Id is { } id && !listedFor.Contains(id) && HasFreeSlot(id));
+    }
+
+    // What is due in the database and not on the list: what fits the free slots, each with its slot
+    // taken, and behind that as much as the list has room for, put on the list to be claimed by id
+    // as slots free up (another instance may take a listed row first; the claim then just loses it).
+    private async Task<List<OutboxMessage>> SearchAsync(QrDbContext db, DateTimeOffset now, long[] listed, CancellationToken ct)
+    {
+        Dictionary<string, int> busy;
+        HashSet<long> ours;
+        int spare;
+        lock (gate)
+        {
+            busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
+            ours = [.. deliveries.Keys];
+            spare = Math.Max(0, MaxWaiting - waiting.Count - promisedWaits);
+        }
+
+        // Each partner's oldest due items, no more than its free slots and the list's room, oldest
+        // first overall: a partner with a backlog cannot crowd out another, and nothing is claimed
+        // only to be handed back.
         var perPartner = settings.PartnerConcurrency;
-        var saturated = busy.Where(p => p.Value >= perPartner).Select(p => p.Key).ToArray();
         IQueryable<OutboxMessage> Due() => db.Outbox.AsNoTracking()
             .Where(o => o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
             .Where(o => !listed.Contains(o.Id))
             .Where(o => !db.Outbox.Any(e => e.PaymentId == o.PaymentId && e.State == OutboxState.Pending && e.Id < o.Id));
         var duePartners = await Due().Select(o => o.PartnerId).Distinct().ToListAsync(ct);
-        // Due items of a partner with no free slot wait for one of its deliveries to finish.
-        var waitForSlots = duePartners.Intersect(saturated).Any();
         var heads = new List<OutboxMessage>();
-        foreach (var partnerId in duePartners.Except(saturated))
+        var more = false;
+        foreach (var partnerId in duePartners)
         {
-            var free = perPartner - busy.GetValueOrDefault(partnerId);
-            heads.AddRange(await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Take(free).ToListAsync(ct));
+            var take = Math.Max(0, perPartner - busy.GetValueOrDefault(partnerId)) + spare;
+            var found = take == 0 ? [] : await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Take(take).ToListAsync(ct);
+            // It may have more than it was asked for.
+            more |= found.Count == take;
+            heads.AddRange(found);
         }
 
         // An item still in flight here whose lease ran out (its result slow to record) is not sent twice at once.
-        var picked = heads.Where(h => !ours.Contains(h.Id)).OrderBy(h => h.Id).Take(room).ToList();
+        var candidates = heads.Where(h => !ours.Contains(h.Id)).OrderBy(h => h.Id).ToList();
         lock (gate)
         {
-            // Rows left behind (a partner with no free slot, more than fit, more behind what was
-            // taken): a finished delivery wakes the next search. Hand-offs may have taken slots
-            // meanwhile: take what still fits.
-            var fits = picked.Where(item => TryReserve(item.PartnerId)).ToList();
-            backlog = waitForSlots || fits.Count > 0 || heads.Count > fits.Count;
+            // Hand-offs may have taken slots and places on the list meanwhile: take what still fits,
+            // and list what is left (not twice: an advice listed during the search may be among it).
+            var fits = candidates.Where(item => TryReserve(item.PartnerId)).ToList();
+            var onList = waiting.Select(w => w.Id).ToHashSet();
+            var left = candidates.Except(fits).Where(item => !onList.Contains(item.Id)).ToList();
+            var listing = left.Take(Math.Max(0, MaxWaiting - waiting.Count - promisedWaits)).ToList();
+            waiting.AddRange(listing);
+            // Rows left behind: a later pass searches again.
+            backlog = more || listing.Count < left.Count;
             return fits;
         }
     }

@@ -170,11 +170,11 @@ public class DispatcherTests
     }
 
     // Rows due in the database (here failed advices an operator re-queues at once) beyond the
-    // partner's one slot: each finished delivery wakes a search for the next. The 10-minute poll
-    // cannot stand in for a lost wake-up.
+    // partner's one slot: what a search finds beyond the slot is listed, and each finished delivery
+    // wakes a pass that claims the next. The 10-minute poll cannot stand in for a lost wake-up.
     [Theory]
     [Databases]
-    public async Task Dispatcher_DueRowsBeyondSlots_FinishedDeliveriesWakeTheSearches(Db db)
+    public async Task Dispatcher_DueRowsBeyondSlots_AllSentAsSlotsFree(Db db)
     {
         await using var flow = await Flow.StartAsync(db, new Dictionary<string, string?>
         {
@@ -194,6 +194,33 @@ public class DispatcherTests
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Count(o => o.State == OutboxState.Delivered) == requests.Count,
             "every re-queued advice to be delivered", seconds: 60);
         Assert.All(await flow.OutboxAsync(), o => Assert.Equal(2, o.Attempts));
+    }
+
+    // Retries due at once beyond the partner's one slot: the search that finds them lists those it
+    // has no slot for, and freed slots claim them by id. One search, not one per delivery.
+    [Theory]
+    [Databases]
+    public async Task Dispatcher_RetriesDueBeyondSlots_OneSearchListsThemAll(Db db)
+    {
+        var claims = new ClaimCounter();
+        await using var flow = await Flow.StartAsync(db, new Dictionary<string, string?> { ["QrPayments:Outbox:PartnerConcurrency"] = "1" },
+            interceptor: claims);
+        await flow.Partner.Control.SetAsync(new Behaviour { Action = SimAction.Error }, SimulatorState.Confirm);
+        var requests = await ConfirmAllAtOnceAsync(flow, 6, partnerDelayMs: 0, keepBehaviour: true);
+        // Each tried once, its outcome unknown, its retry due once the (manual) clock moves.
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o is { State: OutboxState.Pending, Attempts: 1, LeaseOwner: null }),
+            "every first attempt to be recorded as unknown", seconds: 60);
+        await flow.Partner.Control.ResetAsync();
+        await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = 50 }, SimulatorState.Confirm);
+        var searches = claims.Searches;
+
+        flow.Clock.Advance(TimeSpan.FromMinutes(10));
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Count(o => o.State == OutboxState.Delivered) == requests.Count,
+            "every retry to be delivered", seconds: 60);
+
+        Assert.All(await flow.OutboxAsync(), o => Assert.Equal(2, o.Attempts));
+        Assert.Equal(2 * requests.Count, flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm).Count);
+        Assert.Equal(searches + 1, claims.Searches);
     }
 
     // Approves `count` payments, slows the partner's confirmations, then confirms them all at once.
