@@ -35,8 +35,14 @@ public sealed partial class OutboxDispatcher(
     /// <summary>The longest partner text kept in last_error (the column's length).</summary>
     public const int MaxErrorLength = 200;
 
-    /// <summary>The most advices accepted here that wait on the list for a slot; beyond it a search finds them.</summary>
+    /// <summary>
+    /// The most advices that wait on the list for a slot: accepted here while no slot was free, or
+    /// found due by a search beyond the free slots. Beyond it a search finds them.
+    /// </summary>
     public const int MaxWaiting = 256;
+
+    // The most rows of one partner a search lists, so one partner's backlog leaves room for others.
+    private const int MaxListedPerSearch = MaxWaiting / 4;
 
     /// <summary>A lease lasts PartnerTimeout plus this: longer than any call, with room to record its result.</summary>
     public static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(5);
@@ -127,9 +133,10 @@ public sealed partial class OutboxDispatcher(
     /// <summary>
     /// One pass: claims what is due and fits the free slots, and starts delivering it. Rows in the
     /// database that are not on this dispatcher's list come first, found by a search, whenever some
-    /// may be due (someone queued rows, the last search saw more than it could take) and at least
-    /// every PollInterval; the advices on the list fill the slots left, claimed by id with no
-    /// search. True when it should run again at once (it filled every free slot, or lost claims
+    /// may be due (someone queued rows, the last search saw more than it could take) and nothing
+    /// listed can take a free slot, and at least every PollInterval; a search lists what it finds
+    /// beyond the free slots, and the advices on the list fill the slots left, claimed by id with
+    /// no search. True when it should run again at once (it filled every free slot, or lost claims
     /// that other items may take the place of).
     /// </summary>
     private async Task<bool> ClaimAndStartAsync(CancellationToken ct)
@@ -149,11 +156,11 @@ public sealed partial class OutboxDispatcher(
 
             // Rows queued elsewhere in this process (a timeout reversal, a re-queue) are found by a search.
             backlog |= signal.TakeQueued();
-            // Rows that may be due are searched for at once only while the search has somewhere to
-            // put them: room on the list, or a free slot of a partner with nothing listed. Otherwise
-            // freed slots take listed advices by id until the list is half empty, so a backlog costs
-            // a search per list refill, not per delivery; the poll still searches every PollInterval.
-            search = now - lastSearch >= settings.PollInterval || (backlog && (ListHasRoom() || HasIdlePartner()));
+            // Rows that may be due are searched for at once only when nothing listed can take a free
+            // slot: while listed advices can, freed slots take them by id, so a backlog costs a
+            // search per refill of the list, not one per delivery. The poll still searches every
+            // PollInterval, so other partners' rows wait no longer than that behind a listed backlog.
+            search = now - lastSearch >= settings.PollInterval || (backlog && !waiting.Any(w => HasFreeSlot(w.PartnerId)));
             listed = [.. waiting.Select(w => w.Id)];
             if (!search && !waiting.Any(w => HasFreeSlot(w.PartnerId)))
             {
@@ -204,7 +211,8 @@ public sealed partial class OutboxDispatcher(
                 foreach (var item in picked)
                 {
                     reserved--;
-                    if (!won.Contains(item.Id))
+                    // Each won row keeps one slot; any other copy of it gives its slot back.
+                    if (!won.Remove(item.Id))
                     {
                         Release(item.PartnerId);
                     }
@@ -235,21 +243,6 @@ public sealed partial class OutboxDispatcher(
         return taken;
     }
 
-    // Under the lock: whether a search could list more than a few of what it finds.
-    private bool ListHasRoom() => waiting.Count + promisedWaits <= MaxWaiting / 2;
-
-    // Under the lock: whether some partner could take an advice now and has none listed for it.
-    private bool HasIdlePartner()
-    {
-        if (deliveries.Count + reserved >= settings.BatchSize)
-        {
-            return false;
-        }
-
-        var listedFor = waiting.Select(w => w.PartnerId).ToHashSet(StringComparer.Ordinal);
-        return options.Value.Partners.Any(p => p.Id is { } id && !listedFor.Contains(id) && HasFreeSlot(id));
-    }
-
     // What is due in the database and not on the list: what fits the free slots, each with its slot
     // taken, and behind that as much as the list has room for, put on the list to be claimed by id
     // as slots free up (another instance may take a listed row first; the claim then just loses it).
@@ -278,7 +271,7 @@ public sealed partial class OutboxDispatcher(
         var more = false;
         foreach (var partnerId in duePartners)
         {
-            var take = Math.Max(0, perPartner - busy.GetValueOrDefault(partnerId)) + spare;
+            var take = Math.Max(0, perPartner - busy.GetValueOrDefault(partnerId)) + Math.Min(spare, MaxListedPerSearch);
             var found = take == 0 ? [] : await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Take(take).ToListAsync(ct);
             // It may have more than it was asked for.
             more |= found.Count == take;
@@ -381,7 +374,12 @@ public sealed partial class OutboxDispatcher(
                 }
                 else
                 {
-                    dispatcher.waiting.Add(item);
+                    // A search may have found it committed before this ran, and listed or started it.
+                    if (!dispatcher.waiting.Exists(w => w.Id == item.Id) && !dispatcher.deliveries.ContainsKey(item.Id))
+                    {
+                        dispatcher.waiting.Add(item);
+                    }
+
                     // A slot for it may have freed meanwhile; if not, a finished delivery wakes the pass.
                     launched = !dispatcher.HasFreeSlot(item.PartnerId);
                 }

@@ -211,7 +211,6 @@ public class DispatcherTests
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o is { State: OutboxState.Pending, Attempts: 1, LeaseOwner: null }),
             "every first attempt to be recorded as unknown", seconds: 60);
         await flow.Partner.Control.ResetAsync();
-        await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = 50 }, SimulatorState.Confirm);
         var searches = claims.Searches;
 
         flow.Clock.Advance(TimeSpan.FromMinutes(10));
@@ -221,6 +220,48 @@ public class DispatcherTests
         Assert.All(await flow.OutboxAsync(), o => Assert.Equal(2, o.Attempts));
         Assert.Equal(2 * requests.Count, flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm).Count);
         Assert.Equal(searches + 1, claims.Searches);
+    }
+
+    // A backlog larger than the list (a partner back after an outage): freed slots take listed rows
+    // by id, and a pass searches again only once nothing listed can take a slot. Before, once the
+    // list was full, every delivery cost a search.
+    [Theory]
+    [Databases]
+    public async Task Dispatcher_BacklogBeyondTheList_NotSearchedPerDelivery(Db db)
+    {
+        const int backlog = 300;
+        var claims = new ClaimCounter();
+        await using var flow = await Flow.StartAsync(db, new Dictionary<string, string?> { ["QrPayments:Outbox:PartnerConcurrency"] = "1" },
+            interceptor: claims);
+        var request = await flow.ApprovedPaymentAsync();
+        Assert.Equal(HttpStatusCode.Accepted, (await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(request.Id!))).Status);
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Single().State == OutboxState.Delivered, "the first advice to be delivered");
+        var template = (await flow.OutboxAsync()).Single();
+        // Rows as an outage leaves them: pending, one per payment, due once the (manual) clock moves.
+        var due = flow.Clock.GetUtcNow().AddMinutes(1);
+        await flow.Service.WithDbAsync(d =>
+        {
+            d.Outbox.AddRange(Enumerable.Range(0, backlog).Select(_ => new OutboxMessage
+            {
+                PaymentId = Guid.NewGuid(),
+                Kind = template.Kind,
+                PartnerId = template.PartnerId,
+                MessageId = Guid.NewGuid().ToString(),
+                Body = template.Body,
+                State = OutboxState.Pending,
+                CreatedAt = template.CreatedAt,
+                NextAttemptAt = due,
+            }));
+            return d.SaveChangesAsync();
+        });
+        var searches = claims.Searches;
+
+        flow.Clock.Advance(TimeSpan.FromMinutes(10));
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o.State != OutboxState.Pending), "the backlog to be sent", seconds: 90);
+
+        Assert.All(await flow.OutboxAsync(), o => Assert.Equal(1, o.Attempts));
+        // About one search per 65 rows (one slot and 64 listed); one per row would be 300.
+        Assert.InRange(claims.Searches - searches, 1, 10);
     }
 
     // Approves `count` payments, slows the partner's confirmations, then confirms them all at once.
