@@ -41,8 +41,8 @@ public sealed partial class OutboxDispatcher(
     /// </summary>
     public const int MaxWaiting = 256;
 
-    // The most rows of one partner a search lists, so one partner's backlog leaves room for others.
-    private const int MaxListedPerSearch = MaxWaiting / 4;
+    // The most rows of one partner a search keeps listed, so one partner's backlog leaves room for others.
+    private const int MaxListedPerPartner = MaxWaiting / 4;
 
     /// <summary>A lease lasts PartnerTimeout plus this: longer than any call, with room to record its result.</summary>
     public static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(5);
@@ -77,6 +77,15 @@ public sealed partial class OutboxDispatcher(
             {
                 return deliveries.Count;
             }
+        }
+    }
+
+    /// <summary>Advices of one partner on the list right now.</summary>
+    internal int ListedFor(string partnerId)
+    {
+        lock (gate)
+        {
+            return waiting.Count(w => w.PartnerId == partnerId);
         }
     }
 
@@ -131,12 +140,12 @@ public sealed partial class OutboxDispatcher(
     }
 
     /// <summary>
-    /// One pass: claims what is due and fits the free slots, and starts delivering it. Rows in the
-    /// database that are not on this dispatcher's list come first, found by a search, whenever some
-    /// may be due (someone queued rows, the last search saw more than it could take) and nothing
-    /// listed can take a free slot, and at least every PollInterval; a search lists what it finds
-    /// beyond the free slots, and the advices on the list fill the slots left, claimed by id with
-    /// no search. True when it should run again at once (it filled every free slot, or lost claims
+    /// One pass: claims what is due and fits the free slots, and starts delivering it. A search
+    /// gives the free slots to rows in the database that are not on this dispatcher's list first,
+    /// and lists what it finds beyond them; it runs at least every PollInterval, and sooner when
+    /// some may be due (someone queued rows, the last search saw more than it could take) and
+    /// nothing listed can take a free slot. The advices on the list fill the slots left, claimed
+    /// by id with no search. True when it should run again at once (it filled every free slot, or lost claims
     /// that other items may take the place of).
     /// </summary>
     private async Task<bool> ClaimAndStartAsync(CancellationToken ct)
@@ -251,11 +260,13 @@ public sealed partial class OutboxDispatcher(
         Dictionary<string, int> busy;
         HashSet<long> ours;
         int spare;
+        Dictionary<string, int> listedFor;
         lock (gate)
         {
             busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
             ours = [.. deliveries.Keys];
             spare = Math.Max(0, MaxWaiting - waiting.Count - promisedWaits);
+            listedFor = waiting.CountBy(w => w.PartnerId, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
         }
 
         // Each partner's oldest due items, no more than its free slots and the list's room, oldest
@@ -271,7 +282,8 @@ public sealed partial class OutboxDispatcher(
         var more = false;
         foreach (var partnerId in duePartners)
         {
-            var take = Math.Max(0, perPartner - busy.GetValueOrDefault(partnerId)) + Math.Min(spare, MaxListedPerSearch);
+            var take = Math.Max(0, perPartner - busy.GetValueOrDefault(partnerId)) +
+                       Math.Min(spare, Math.Max(0, MaxListedPerPartner - listedFor.GetValueOrDefault(partnerId)));
             var found = take == 0 ? [] : await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Take(take).ToListAsync(ct);
             // It may have more than it was asked for.
             more |= found.Count == take;

@@ -2,6 +2,7 @@ using Electrum.QrPayments.Api.Advices;
 using Electrum.QrPayments.Api.Web;
 using Electrum.QrPayments.PartnerSimulator;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Electrum.QrPayments.Tests.Advices;
 
@@ -203,8 +204,7 @@ public class DispatcherTests
     public async Task Dispatcher_RetriesDueBeyondSlots_OneSearchListsThemAll(Db db)
     {
         var claims = new ClaimCounter();
-        await using var flow = await Flow.StartAsync(db, new Dictionary<string, string?> { ["QrPayments:Outbox:PartnerConcurrency"] = "1" },
-            interceptor: claims);
+        await using var flow = await OneSlotFlowAsync(db, claims);
         await flow.Partner.Control.SetAsync(new Behaviour { Action = SimAction.Error }, SimulatorState.Confirm);
         var requests = await ConfirmAllAtOnceAsync(flow, 6, partnerDelayMs: 0, keepBehaviour: true);
         // Each tried once, its outcome unknown, its retry due once the (manual) clock moves.
@@ -231,17 +231,66 @@ public class DispatcherTests
     {
         const int backlog = 300;
         var claims = new ClaimCounter();
-        await using var flow = await Flow.StartAsync(db, new Dictionary<string, string?> { ["QrPayments:Outbox:PartnerConcurrency"] = "1" },
-            interceptor: claims);
+        await using var flow = await OneSlotFlowAsync(db, claims);
+        await DeliverOneAsync(flow);
+        await SeedBacklogAsync(flow, backlog);
+        var searches = claims.Searches;
+
+        flow.Clock.Advance(TimeSpan.FromMinutes(10));
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o.State != OutboxState.Pending), "the backlog to be sent", seconds: 90);
+
+        Assert.All(await flow.OutboxAsync(), o => Assert.Equal(1, o.Attempts));
+        // About one search per 65 rows (one slot and 64 listed); one per row would be 300.
+        Assert.InRange(claims.Searches - searches, 1, 10);
+    }
+
+    // A partner whose slot is taken keeps at most 64 rows listed however many searches run, so
+    // its backlog leaves the list's other places to other partners.
+    [Theory]
+    [Databases]
+    public async Task Dispatcher_BacklogOfABusyPartner_ListsAtMost64OfIt(Db db)
+    {
+        var claims = new ClaimCounter();
+        await using var flow = await OneSlotFlowAsync(db, claims);
+        await DeliverOneAsync(flow);
+        // The manual clock never reaches PartnerTimeout: the one slot stays taken.
+        await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = 120_000 }, SimulatorState.Confirm);
+        await SeedBacklogAsync(flow, 300);
+        var dispatcher = flow.Service.Services.GetRequiredService<OutboxDispatcher>();
+
+        for (var poll = 1; poll <= 5; poll++)
+        {
+            var searches = claims.Searches;
+            // Past PollInterval (50 ms), far from PartnerTimeout.
+            flow.Clock.Advance(TimeSpan.FromMilliseconds(100));
+            await Flow.UntilAsync(() => Task.FromResult(claims.Searches > searches), $"search {poll}");
+        }
+
+        await Flow.UntilAsync(() => Task.FromResult(dispatcher.InFlight == 1), "the slot to be taken");
+        Assert.Equal(64, dispatcher.ListedFor(QrService.Partner));
+    }
+
+    // A flow whose partner takes one advice at a time, with the dispatcher's searches and claims counted.
+    private static Task<Flow> OneSlotFlowAsync(Db db, ClaimCounter claims) =>
+        Flow.StartAsync(db, new Dictionary<string, string?> { ["QrPayments:Outbox:PartnerConcurrency"] = "1" }, interceptor: claims);
+
+    // One advice confirmed and delivered: what SeedBacklogAsync copies.
+    private static async Task DeliverOneAsync(Flow flow)
+    {
         var request = await flow.ApprovedPaymentAsync();
         Assert.Equal(HttpStatusCode.Accepted, (await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(request.Id!))).Status);
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()).Single().State == OutboxState.Delivered, "the first advice to be delivered");
+    }
+
+    // Rows as an outage leaves them, copies of the flow's one delivered advice: pending and due,
+    // one per payment; no search finds them before the (manual) clock moves.
+    private static async Task SeedBacklogAsync(Flow flow, int count)
+    {
         var template = (await flow.OutboxAsync()).Single();
-        // Rows as an outage leaves them: pending, one per payment, due once the (manual) clock moves.
-        var due = flow.Clock.GetUtcNow().AddMinutes(1);
+        var due = flow.Clock.GetUtcNow();
         await flow.Service.WithDbAsync(d =>
         {
-            d.Outbox.AddRange(Enumerable.Range(0, backlog).Select(_ => new OutboxMessage
+            d.Outbox.AddRange(Enumerable.Range(0, count).Select(_ => new OutboxMessage
             {
                 PaymentId = Guid.NewGuid(),
                 Kind = template.Kind,
@@ -254,14 +303,6 @@ public class DispatcherTests
             }));
             return d.SaveChangesAsync();
         });
-        var searches = claims.Searches;
-
-        flow.Clock.Advance(TimeSpan.FromMinutes(10));
-        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o.State != OutboxState.Pending), "the backlog to be sent", seconds: 90);
-
-        Assert.All(await flow.OutboxAsync(), o => Assert.Equal(1, o.Attempts));
-        // About one search per 65 rows (one slot and 64 listed); one per row would be 300.
-        Assert.InRange(claims.Searches - searches, 1, 10);
     }
 
     // Approves `count` payments, slows the partner's confirmations, then confirms them all at once.
