@@ -56,8 +56,12 @@ public sealed partial class OutboxDispatcher(
     private long passes;
     // Slots promised to advices whose transactions have not committed yet (see TryLease).
     private int reserved;
-    // Set while due items may be waiting for a free slot, so a finished delivery wakes a pass.
+    // Set while due items of any partner may be waiting for a free slot, so a finished delivery
+    // wakes a pass and the pass searches.
     private bool backlog = true;
+    // Partners whose due rows the last search left in the database (more than it could take or
+    // list): a pass searches again once one of them has a free slot and nothing listed to fill it.
+    private readonly HashSet<string> behind = new(StringComparer.Ordinal);
     // Advices accepted here while no slot was free (see TryLease), oldest first, and how many more
     // are promised by transactions not yet committed: a pass claims them by id, with no search.
     private readonly List<OutboxMessage> waiting = [];
@@ -143,8 +147,8 @@ public sealed partial class OutboxDispatcher(
     /// One pass: claims what is due and fits the free slots, and starts delivering it. A search
     /// gives the free slots to rows in the database that are not on this dispatcher's list first,
     /// and lists what it finds beyond them; it runs at least every PollInterval, and sooner when
-    /// some may be due (someone queued rows, the last search saw more than it could take) and
-    /// nothing listed can take a free slot. The advices on the list fill the slots left, claimed
+    /// rows of any partner may be due (someone queued rows, a pass failed), or when a partner the
+    /// last search left rows behind for has a free slot and nothing listed to fill it. The advices on the list fill the slots left, claimed
     /// by id with no search. True when it should run again at once (it filled every free slot, or lost claims
     /// that other items may take the place of).
     /// </summary>
@@ -165,11 +169,13 @@ public sealed partial class OutboxDispatcher(
 
             // Rows queued elsewhere in this process (a timeout reversal, a re-queue) are found by a search.
             backlog |= signal.TakeQueued();
-            // Rows that may be due are searched for at once only when nothing listed can take a free
-            // slot: while listed advices can, freed slots take them by id, so a backlog costs a
-            // search per refill of the list, not one per delivery. The poll still searches every
-            // PollInterval, so other partners' rows wait no longer than that behind a listed backlog.
-            search = now - lastSearch >= settings.PollInterval || (backlog && !waiting.Any(w => HasFreeSlot(w.PartnerId)));
+            // A partner the last search left rows behind for is searched for again only once it has
+            // a free slot that nothing listed for it can fill: until then freed slots take its
+            // listed rows by id, so a backlog costs a search per refill of the list, not one per
+            // delivery. Rows of unknown partners (queued here, a failed pass) are searched for at
+            // once, and the poll searches every PollInterval whatever the list holds.
+            search = now - lastSearch >= settings.PollInterval || backlog ||
+                     behind.Any(p => HasFreeSlot(p) && !waiting.Exists(w => w.PartnerId == p));
             listed = [.. waiting.Select(w => w.Id)];
             if (!search && !waiting.Any(w => HasFreeSlot(w.PartnerId)))
             {
@@ -279,14 +285,18 @@ public sealed partial class OutboxDispatcher(
             .Where(o => !db.Outbox.Any(e => e.PaymentId == o.PaymentId && e.State == OutboxState.Pending && e.Id < o.Id));
         var duePartners = await Due().Select(o => o.PartnerId).Distinct().ToListAsync(ct);
         var heads = new List<OutboxMessage>();
-        var more = false;
+        var left = new HashSet<string>(StringComparer.Ordinal);
         foreach (var partnerId in duePartners)
         {
             var take = Math.Max(0, perPartner - busy.GetValueOrDefault(partnerId)) +
                        Math.Min(spare, Math.Max(0, MaxListedPerPartner - listedFor.GetValueOrDefault(partnerId)));
             var found = take == 0 ? [] : await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Take(take).ToListAsync(ct);
-            // It may have more than it was asked for.
-            more |= found.Count == take;
+            if (found.Count == take)
+            {
+                // It may have more than it was asked for.
+                left.Add(partnerId);
+            }
+
             heads.AddRange(found);
         }
 
@@ -298,11 +308,14 @@ public sealed partial class OutboxDispatcher(
             // and list what is left (not twice: an advice listed during the search may be among it).
             var fits = candidates.Where(item => TryReserve(item.PartnerId)).ToList();
             var onList = waiting.Select(w => w.Id).ToHashSet();
-            var left = candidates.Except(fits).Where(item => !onList.Contains(item.Id)).ToList();
-            var listing = left.Take(Math.Max(0, MaxWaiting - waiting.Count - promisedWaits)).ToList();
+            var unlisted = candidates.Except(fits).Where(item => !onList.Contains(item.Id)).ToList();
+            var listing = unlisted.Take(Math.Max(0, MaxWaiting - waiting.Count - promisedWaits)).ToList();
             waiting.AddRange(listing);
-            // Rows left behind: a later pass searches again.
-            backlog = more || listing.Count < left.Count;
+            left.UnionWith(unlisted.Skip(listing.Count).Select(item => item.PartnerId));
+            // Every partner's due rows were seen; those left behind are searched for again.
+            backlog = false;
+            behind.Clear();
+            behind.UnionWith(left);
             return fits;
         }
     }
@@ -415,7 +428,7 @@ public sealed partial class OutboxDispatcher(
                 }
 
                 dispatcher.Release(item.PartnerId);
-                wake = dispatcher.backlog || dispatcher.waiting.Count > 0;
+                wake = dispatcher.backlog || dispatcher.behind.Count > 0 || dispatcher.waiting.Count > 0;
             }
 
             // The freed slot may be what a waiting advice needs.
@@ -505,7 +518,7 @@ public sealed partial class OutboxDispatcher(
         {
             deliveries.Remove(item.Id);
             Release(item.PartnerId);
-            wake = backlog || waiting.Count > 0;
+            wake = backlog || behind.Count > 0 || waiting.Count > 0;
         }
 
         // A slot is free: worth a pass only if something may be waiting for one.
