@@ -62,6 +62,8 @@ public sealed partial class OutboxDispatcher(
     // Partners whose due rows the last search left in the database (more than it could take or
     // list): a pass searches again once one of them has a free slot and nothing listed to fill it.
     private readonly HashSet<string> behind = new(StringComparer.Ordinal);
+    // Set when a pass found every slot taken, so the next finished delivery wakes one.
+    private bool full;
     // Advices accepted here while no slot was free (see TryLease), oldest first, and how many more
     // are promised by transactions not yet committed: a pass claims them by id, with no search.
     private readonly List<OutboxMessage> waiting = [];
@@ -161,9 +163,11 @@ public sealed partial class OutboxDispatcher(
         lock (gate)
         {
             room = settings.BatchSize - deliveries.Count - reserved;
-            if (room <= 0)
+            // Every slot taken: wait for one to free. Not a reason to search then: what the last
+            // search left behind is in `behind`, and rows queued meanwhile are still to be taken.
+            full = room <= 0;
+            if (full)
             {
-                backlog = true;
                 return false;
             }
 
@@ -428,7 +432,7 @@ public sealed partial class OutboxDispatcher(
                 }
 
                 dispatcher.Release(item.PartnerId);
-                wake = dispatcher.backlog || dispatcher.behind.Count > 0 || dispatcher.waiting.Count > 0;
+                wake = dispatcher.full || dispatcher.backlog || dispatcher.behind.Count > 0 || dispatcher.waiting.Count > 0;
             }
 
             // The freed slot may be what a waiting advice needs.
@@ -518,7 +522,7 @@ public sealed partial class OutboxDispatcher(
         {
             deliveries.Remove(item.Id);
             Release(item.PartnerId);
-            wake = backlog || behind.Count > 0 || waiting.Count > 0;
+            wake = full || backlog || behind.Count > 0 || waiting.Count > 0;
         }
 
         // A slot is free: worth a pass only if something may be waiting for one.
