@@ -150,9 +150,9 @@ public sealed partial class OutboxDispatcher(
     /// gives the free slots to rows in the database that are not on this dispatcher's list first,
     /// and lists what it finds beyond them; it runs at least every PollInterval, and sooner when
     /// rows of any partner may be due (someone queued rows, a pass failed), or when a partner the
-    /// last search left rows behind for has a free slot and nothing listed to fill it. The advices on the list fill the slots left, claimed
-    /// by id with no search. True when it should run again at once (it filled every free slot, or lost claims
-    /// that other items may take the place of).
+    /// last search left rows behind for has a free slot and nothing listed to fill it. The advices
+    /// on the list fill the slots left, claimed by id with no search. True when it should run again
+    /// at once (it filled every free slot, or lost claims that other items may take the place of).
     /// </summary>
     private async Task<bool> ClaimAndStartAsync(CancellationToken ct)
     {
@@ -275,7 +275,7 @@ public sealed partial class OutboxDispatcher(
         {
             busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
             ours = [.. deliveries.Keys];
-            spare = Math.Max(0, MaxWaiting - waiting.Count - promisedWaits);
+            spare = ListRoom;
             listedFor = waiting.CountBy(w => w.PartnerId, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
         }
 
@@ -313,7 +313,7 @@ public sealed partial class OutboxDispatcher(
             var fits = candidates.Where(item => TryReserve(item.PartnerId)).ToList();
             var onList = waiting.Select(w => w.Id).ToHashSet();
             var unlisted = candidates.Except(fits).Where(item => !onList.Contains(item.Id)).ToList();
-            var listing = unlisted.Take(Math.Max(0, MaxWaiting - waiting.Count - promisedWaits)).ToList();
+            var listing = unlisted.Take(ListRoom).ToList();
             waiting.AddRange(listing);
             left.UnionWith(unlisted.Skip(listing.Count).Select(item => item.PartnerId));
             // Every partner's due rows were seen; those left behind are searched for again.
@@ -355,7 +355,7 @@ public sealed partial class OutboxDispatcher(
             slotted = TryReserve(item.PartnerId);
             if (!slotted)
             {
-                if (waiting.Count + promisedWaits >= MaxWaiting)
+                if (ListRoom == 0)
                 {
                     backlog = true;
                     return null;
@@ -432,7 +432,7 @@ public sealed partial class OutboxDispatcher(
                 }
 
                 dispatcher.Release(item.PartnerId);
-                wake = dispatcher.full || dispatcher.backlog || dispatcher.behind.Count > 0 || dispatcher.waiting.Count > 0;
+                wake = dispatcher.PassMayBeWanted;
             }
 
             // The freed slot may be what a waiting advice needs.
@@ -465,6 +465,12 @@ public sealed partial class OutboxDispatcher(
     }
 
     private void WakePass() => signal.Wake();
+
+    // Under the lock: whether a freed slot is worth a pass (something may wait for one).
+    private bool PassMayBeWanted => full || backlog || behind.Count > 0 || waiting.Count > 0;
+
+    // Under the lock: places left on the list, counting those promised to uncommitted advices.
+    private int ListRoom => Math.Max(0, MaxWaiting - waiting.Count - promisedWaits);
 
     // Under the lock: takes a slot in all and one of the partner's, if both are free.
     private bool TryReserve(string partnerId)
@@ -522,7 +528,7 @@ public sealed partial class OutboxDispatcher(
         {
             deliveries.Remove(item.Id);
             Release(item.PartnerId);
-            wake = full || backlog || behind.Count > 0 || waiting.Count > 0;
+            wake = PassMayBeWanted;
         }
 
         // A slot is free: worth a pass only if something may be waiting for one.
