@@ -24,8 +24,7 @@ public static class Database
             switch (sp.GetRequiredService<IOptions<QrPaymentsOptions>>().Value.Database)
             {
                 case DatabaseProvider.Postgres:
-                    options.UseNpgsql(PostgresDefaults(connectionString))
-                        .ReplaceService<Microsoft.EntityFrameworkCore.Update.IModificationCommandBatchFactory, DatabaseCheckedBatchFactory>();
+                    options.UseNpgsql(PostgresDefaults(connectionString));
                     break;
                 default:
                     options.UseSqlite(connectionString).AddInterceptors(sp.GetRequiredService<SqliteWriteGate>());

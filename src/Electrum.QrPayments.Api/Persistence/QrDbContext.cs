@@ -2,6 +2,7 @@ using Electrum.QrPayments.Api.Advices;
 using Electrum.QrPayments.Api.Payments;
 using Electrum.QrPayments.Api.QrCodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
@@ -101,53 +102,38 @@ public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbConte
     /// <summary>The unique index on an audit row's payment and version, which no two writers of one version can both pass.</summary>
     public const string VersionConflictIndex = "ix_payment_transitions_payment_id_version";
 
-    /// <summary>True while a save runs whose every row the database checks (see <see cref="DatabaseCheckedBatchFactory"/>).</summary>
-    internal bool SavingCheckedRows { get; private set; }
-
     // EF wraps a save of more than one statement in BEGIN … COMMIT, one round trip and a server
-    // transaction more, even when one batch carries them all. PostgreSQL runs a batch sent without
-    // BEGIN as one implicit transaction: if any statement fails, none is written. What it cannot do
-    // is fail a statement for EF's own check, the row count of a payment's versioned UPDATE, which
-    // EF reads only after the batch ran. So only a save whose every row the database checks itself
-    // (IsCheckedByDatabase) goes without BEGIN; EF still begins one if the save takes several
-    // batches. SQLite's saves run inside the write lane's transaction.
+    // transaction more, even when one batch carries them all. PostgreSQL runs a command of several
+    // statements sent without BEGIN as one implicit transaction: if any statement fails, none is
+    // written. What it cannot do is fail a statement for a versioned UPDATE that found no row, which
+    // the client learns only after the command ran. So only a save whose every row the database
+    // checks itself goes without BEGIN: new rows (their unique indexes) and a payment change that
+    // carries its audit row (IsCheckedChange). Such a save, which is every save of the hot path, is
+    // written by DirectSave as one command; anything else goes through EF, with its transaction.
+    // SQLite's saves run inside the write lane's transaction.
     private async Task<int> SaveUnacceptedAsync()
     {
-        SavingCheckedRows = WriteGate is null && Database.CurrentTransaction is null && IsCheckedByDatabase();
-        try
+        if (ChangeTracker.AutoDetectChangesEnabled)
         {
-            return await base.SaveChangesAsync(acceptAllChangesOnSuccess: false, CancellationToken.None);
-        }
-        finally
-        {
-            SavingCheckedRows = false;
-        }
-    }
-
-    // True when the database itself refuses every row of this save that must not be written: an
-    // insert fails on its unique indexes, and a changed payment comes with the audit row of the
-    // version it makes, which VersionConflictIndex refuses if another writer made that version first
-    // (every version has its audit row: Payment.Touch, and the TransitionVersions migration gives
-    // the newest existing row of each payment its current version). Anything else (a row updated
-    // or deleted without such a check) keeps EF's transaction.
-    private bool IsCheckedByDatabase()
-    {
-        foreach (var entry in ChangeTracker.Entries())
-        {
-            switch (entry.State)
-            {
-                case EntityState.Unchanged or EntityState.Detached or EntityState.Added:
-                    continue;
-                case EntityState.Modified when entry.Entity is Payment payment && payment.Transitions.Any(t =>
-                    t.Version == payment.Version && Entry(t).State == EntityState.Added):
-                    continue;
-                default:
-                    return false;
-            }
+            ChangeTracker.DetectChanges();
         }
 
-        return true;
+        // One statement is atomic alone; several need a transaction or PostgreSQL's implicit one.
+        if (DirectSave.Rows(this, IsCheckedChange) is { } rows &&
+            (rows.Count == 1 || Database.CurrentTransaction is not null || WriteGate is null))
+        {
+            return await DirectSave.WriteAsync(this, rows);
+        }
+
+        return await base.SaveChangesAsync(acceptAllChangesOnSuccess: false, CancellationToken.None);
     }
+
+    // A changed payment that carries the audit row of the version it makes: VersionConflictIndex
+    // refuses that row if another writer made the version first (every version has its audit row:
+    // Payment.Touch, and the TransitionVersions migration gave the newest existing row of each
+    // payment its current version).
+    private bool IsCheckedChange(EntityEntry entry) =>
+        entry.Entity is Payment payment && payment.Transitions.Any(t => t.Version == payment.Version && Entry(t).State == EntityState.Added);
 
     /// <summary>
     /// Runs a write of this context (a save, an ExecuteUpdate): on SQLite in the write lane, so it is

@@ -10,7 +10,7 @@ namespace Electrum.QrPayments.Tests.Persistence;
 /// <summary>
 /// A payment's change is saved only by the writer whose version is still current, and a save is
 /// all or nothing, whether EF wraps it in a transaction (SQLite's write lane) or PostgreSQL runs it
-/// as one implicit transaction (QrDbContext.IsCheckedByDatabase).
+/// as one implicit transaction (QrDbContext.IsCheckedChange, Persistence/DirectSave).
 /// </summary>
 public class VersionCheckTests
 {
@@ -91,28 +91,54 @@ public class VersionCheckTests
         Assert.Equal(1, counter.Transactions);
     }
 
-    // Without BEGIN only one batch is one implicit transaction: a checked save that EF splits into
-    // several batches (here by a batch size of 2) is wrapped in a transaction as always.
+    // The direct save counts what it wrote: a versioned UPDATE that found its version gone writes no
+    // row, and the save fails as a lost race even when no audit row stood in its way (here the
+    // version was moved by hand, past the invariant that every version has its audit row). In
+    // SQLite's write lane the save's own rows are rolled back with it.
+    [Fact]
+    public async Task SaveChanges_VersionGoneWithoutItsAuditRow_RefusedAndNothingWritten()
+    {
+        await using var service = new QrService(TestDatabase.Create(Db.Sqlite));
+        var held = await InsertHeldAsync(service);
+        await service.WithDbAsync(d => d.Database.ExecuteSqlAsync($"UPDATE payments SET version = 5 WHERE id = {held.Id}"));
+
+        var refused = await Record.ExceptionAsync(() => MatchAsync(service, held, "scan-1", "partner-1"));
+
+        Assert.IsType<DbUpdateConcurrencyException>(refused);
+        var (payment, scans, versions) = await ReadAsync(service, held.Id);
+        Assert.Equal((PaymentState.AwaitingScan, 5), (payment.State, payment.Version));
+        Assert.Empty(scans);
+        Assert.Equal([0], versions);
+    }
+
+    // Without BEGIN only one command is one implicit transaction. EF splits a save into several
+    // batches (here by a batch size of 2); the direct save never does, so a checked save of three
+    // rows is still one command and needs no transaction, and all three rows are written.
     [PostgresFact]
-    public async Task SaveChanges_CheckedSaveInSeveralBatches_OnPostgresKeepsTheTransaction()
+    public async Task SaveChanges_CheckedSaveBeyondEFsBatchSize_OneCommandWithoutTransaction()
     {
         await using var service = new QrService(TestDatabase.Create(Db.Postgres));
         var held = await InsertHeldAsync(service);
         var counter = new Counter();
         var options = new DbContextOptionsBuilder<QrDbContext>()
             .UseNpgsql(service.Database.ConnectionString, o => o.MaxBatchSize(2))
-            .ReplaceService<Microsoft.EntityFrameworkCore.Update.IModificationCommandBatchFactory, DatabaseCheckedBatchFactory>()
             .AddInterceptors(counter)
             .Options;
-        await using var context = new QrDbContext(options);
-        var payment = context.Adopt(held);
-        payment.MatchScan("partner-1", null, null, Now);
-        context.Scans.Add(NewScan(payment, "scan-1", "partner-1"));
+        await using (var context = new QrDbContext(options))
+        {
+            var payment = context.Adopt(held);
+            payment.MatchScan("partner-1", null, null, Now);
+            context.Scans.Add(NewScan(payment, "scan-1", "partner-1"));
 
-        await context.SaveChangesAsync();
+            Assert.Equal(3, await context.SaveChangesAsync());
+        }
 
-        Assert.Equal(2, counter.Texts.Count);
-        Assert.Equal(1, counter.Transactions);
+        Assert.Single(counter.Texts);
+        Assert.Equal(0, counter.Transactions);
+        var (written, scans, versions) = await ReadAsync(service, held.Id);
+        Assert.Equal((PaymentState.Forwarded, "partner-1", 1), (written.State, written.PartnerId, written.Version));
+        Assert.Equal(["scan-1"], scans);
+        Assert.Equal([0, 1], versions);
     }
 
     // Earlier builds bumped the version without an audit row on a reversal request: payment 0 is at
