@@ -113,19 +113,30 @@ public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbConte
     // SQLite's saves run inside the write lane's transaction.
     private async Task<int> SaveUnacceptedAsync()
     {
-        if (ChangeTracker.AutoDetectChangesEnabled)
+        // Changes are detected once: listing the entries and looking at each one would detect them
+        // again (as EF's own save also turns detection off while it runs).
+        var detect = ChangeTracker.AutoDetectChangesEnabled;
+        if (detect)
         {
             ChangeTracker.DetectChanges();
         }
 
-        // One statement is atomic alone; several need a transaction or PostgreSQL's implicit one.
-        if (DirectSave.Rows(this, IsCheckedChange) is { } rows &&
-            (rows.Count == 1 || Database.CurrentTransaction is not null || WriteGate is null))
+        ChangeTracker.AutoDetectChangesEnabled = false;
+        try
         {
-            return await DirectSave.WriteAsync(this, rows);
-        }
+            // One statement is atomic alone; several need a transaction or PostgreSQL's implicit one.
+            if (DirectSave.Rows(this, IsCheckedChange) is { } rows &&
+                (rows.Count == 1 || Database.CurrentTransaction is not null || WriteGate is null))
+            {
+                return await DirectSave.WriteAsync(this, rows);
+            }
 
-        return await base.SaveChangesAsync(acceptAllChangesOnSuccess: false, CancellationToken.None);
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess: false, CancellationToken.None);
+        }
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = detect;
+        }
     }
 
     // A changed payment that carries the audit row of the version it makes: VersionConflictIndex
