@@ -652,15 +652,13 @@ public sealed partial class OutboxDispatcher(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
-        await db.WriteAsync(() => db.Outbox.Where(o => o.Id == item.Id && o.LeaseOwner == item.LeaseOwner)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(o => o.State, state)
-                .SetProperty(o => o.NextAttemptAt, next)
-                .SetProperty(o => o.LastStatus, status)
-                .SetProperty(o => o.LastError, error)
-                .SetProperty(o => o.CompletedAt, completed)
-                .SetProperty(o => o.LeaseOwner, (string?)null)
-                .SetProperty(o => o.LeaseUntil, (DateTimeOffset?)null)));
+        // One statement written out, as the claim is: every delivery ends here, and EF would translate
+        // an ExecuteUpdate's expression afresh each time (a few per cent of the service's CPU).
+        await db.WriteAsync(() => db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE outbox SET state = {state.ToString()}, next_attempt_at = {next.UtcDateTime}, last_status = {status},
+                last_error = {error}, completed_at = {completed?.UtcDateTime}, lease_owner = NULL, lease_until = NULL
+            WHERE id = {item.Id} AND lease_owner = {item.LeaseOwner}
+            """, CancellationToken.None));
     }
 
     /// <summary>What a partner said, cut to fit last_error.</summary>
