@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Data.Common;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
@@ -16,18 +15,25 @@ namespace Electrum.QrPayments.Api.Persistence;
 /// past EF's update pipeline (which cost a quarter of the service's CPU: per save it builds
 /// modification commands, sorts them, generates their SQL and binds each value afresh). The SQL
 /// of each shape of save (which tables, which columns changed) is built once per model and kept;
-/// a save only binds its values. It runs through EF's command pipeline, so interceptors (the SQLite
-/// write gate), logging and the connection and transaction in use are EF's own. Statements come in
-/// EF's order (inserted principals first, then by table), so a save fails on the same index it
-/// would fail on under EF; generated keys come back with RETURNING, as they would under EF.
+/// a save only binds its values. It runs through EF's command pipeline, so command interceptors,
+/// logging and the connection and transaction in use are EF's own; SaveChanges events and save
+/// interceptors are not raised (the service has none). Statements come in EF's order (rows that
+/// depend on a row inserted in the same save after the rest, and by table within each), so a save
+/// fails on the same index it would fail on under EF; keys the database generates come back with
+/// RETURNING, as they would under EF. Anything unusual (a delete, a key set by hand where the
+/// database generates it, a new principal whose key the database generates, a large save) is
+/// left to EF.
 /// </summary>
 internal static class DirectSave
 {
+    // Larger saves (none on the hot path) go to EF, so the shapes kept stay few.
+    private const int MaxRows = 16;
+
     private static readonly ConditionalWeakTable<IModel, ConcurrentDictionary<string, Shape>> Shapes = new();
 
     /// <summary>
     /// The rows to write, in statement order; null when the save has anything else (a delete, a
-    /// change the database would not check itself): EF writes those.
+    /// change the database would not check itself, see the class summary): EF writes those.
     /// </summary>
     public static List<EntityEntry>? Rows(DbContext db, Func<EntityEntry, bool> isCheckedChange)
     {
@@ -38,23 +44,52 @@ internal static class DirectSave
             {
                 case EntityState.Unchanged or EntityState.Detached:
                     continue;
-                case EntityState.Added:
+                case EntityState.Added when IsPlainInsert(entry):
                 case EntityState.Modified when isCheckedChange(entry):
                     (rows ??= []).Add(entry);
+                    if (rows.Count > MaxRows)
+                    {
+                        return null;
+                    }
+
                     continue;
                 default:
                     return null;
             }
         }
 
+        if (rows is null)
+        {
+            return null;
+        }
+
         // Stable: rows of one table keep the order they were tracked in.
-        return rows?.Select((row, index) => (row, index)).OrderBy(r => Rank(r.row)).ThenBy(r => r.row.Metadata.GetTableName(), StringComparer.Ordinal)
+        var inserted = rows.Where(r => r.State == EntityState.Added).Select(r => r.Metadata).ToHashSet();
+        return rows.Select((row, index) => (row, index))
+            .OrderBy(r => DependsOnInserted(r.row, inserted) ? 1 : 0)
+            .ThenBy(r => r.row.Metadata.GetTableName(), StringComparer.Ordinal)
             .ThenBy(r => r.index).Select(r => r.row).ToList();
     }
 
-    // New rows others refer to (a payment its audit rows) go before everything else.
-    private static int Rank(EntityEntry row) =>
-        row.State == EntityState.Added && row.Metadata.GetReferencingForeignKeys().Any() ? 0 : 1;
+    // Every column the database generates (an identity) still holds EF's temporary value, so the
+    // statement leaves them all out and reads them back; and no other row of the save can need them.
+    private static bool IsPlainInsert(EntityEntry entry)
+    {
+        foreach (var property in entry.Metadata.GetProperties())
+        {
+            if (property.ValueGenerated.HasFlag(ValueGenerated.OnAdd) &&
+                (!entry.Property(property.Name).IsTemporary || property.IsKey() && entry.Metadata.GetReferencingForeignKeys().Any()))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // A new row that refers to a row inserted in the same save (an audit row to its new payment).
+    private static bool DependsOnInserted(EntityEntry row, HashSet<IEntityType> inserted) =>
+        row.State == EntityState.Added && row.Metadata.GetForeignKeys().Any(f => inserted.Contains(f.PrincipalEntityType));
 
     /// <summary>Writes the rows; throws as SaveChanges would (DbUpdateException, DbUpdateConcurrencyException).</summary>
     public static async Task<int> WriteAsync(DbContext db, List<EntityEntry> rows)
@@ -96,7 +131,7 @@ internal static class DirectSave
                 var (row, properties) = shape.Returning[returned++];
                 if (!await results.ReadAsync())
                 {
-                    break;
+                    throw new DbUpdateConcurrencyException("An insert returned no row.");
                 }
 
                 for (var i = 0; i < properties.Count; i++)
@@ -109,8 +144,9 @@ internal static class DirectSave
             await results.CloseAsync();
             affected = results.RecordsAffected;
         }
-        catch (DbException e)
+        catch (Exception e) when (e is not DbUpdateException and not OperationCanceledException)
         {
+            // As EF's save does: callers tell a refused row from a lost race by the inner exception.
             throw new DbUpdateException("An error occurred while saving the entity changes. See the inner exception for details.", e, rows);
         }
         finally
@@ -191,7 +227,7 @@ internal static class DirectSave
                 if (row.State == EntityState.Added)
                 {
                     // A column the database fills (an identity) is left out and read back.
-                    var written = type.GetProperties().Where(p => !(p.ValueGenerated.HasFlag(ValueGenerated.OnAdd) && row.Property(p.Name).IsTemporary)).ToList();
+                    var written = type.GetProperties().Where(p => !p.ValueGenerated.HasFlag(ValueGenerated.OnAdd)).ToList();
                     var generated = type.GetProperties().Except(written).ToList();
                     builder.Append($"INSERT INTO {table} ({string.Join(", ", written.Select(p => sql.DelimitIdentifier(p.GetColumnName())))})")
                         .Append($" VALUES ({string.Join(", ", written.Select(p => Bind(index, p, original: false)))})");

@@ -124,9 +124,7 @@ public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbConte
         ChangeTracker.AutoDetectChangesEnabled = false;
         try
         {
-            // One statement is atomic alone; several need a transaction or PostgreSQL's implicit one.
-            if (DirectSave.Rows(this, IsCheckedChange) is { } rows &&
-                (rows.Count == 1 || Database.CurrentTransaction is not null || WriteGate is null))
+            if (DirectSave.Rows(this, IsCheckedChange) is { } rows && CanWriteDirectly(rows.Count))
             {
                 return await DirectSave.WriteAsync(this, rows);
             }
@@ -138,6 +136,14 @@ public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbConte
             ChangeTracker.AutoDetectChangesEnabled = detect;
         }
     }
+
+    // Outside a transaction one statement is atomic alone, and several only on PostgreSQL (one
+    // implicit transaction). Inside one, only where no savepoint of EF's is expected around the save
+    // (SQLite's write lane keeps one per write itself): a failed save must not spoil the rest.
+    private bool CanWriteDirectly(int statements) =>
+        Database.CurrentTransaction is null
+            ? statements == 1 || Database.IsNpgsql()
+            : !Database.AutoSavepointsEnabled;
 
     // A changed payment that carries the audit row of the version it makes: VersionConflictIndex
     // refuses that row if another writer made the version first (every version has its audit row:

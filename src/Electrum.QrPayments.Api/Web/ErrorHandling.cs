@@ -66,7 +66,9 @@ public sealed class WireValidationFilter(IServiceProvider services) : IAsyncActi
             ErrorDetails.SetMessageId(context.HttpContext, message.Id);
             if (validators.GetOrAdd(argument.GetType(), ValidatorFor, services) is { } validator)
             {
-                var result = await validator.ValidateAsync(new ValidationContext<object>(argument), context.HttpContext.RequestAborted);
+                // The wire validators have no asynchronous rules: validated synchronously, each rule
+                // runs without a state machine of its own (FluentValidation throws if one is ever added).
+                var result = validator.Validate(new ValidationContext<object>(argument));
                 if (!result.IsValid)
                 {
                     throw new QrException(StatusCodes.Status400BadRequest, ErrorType.FormatError, "Invalid message format",

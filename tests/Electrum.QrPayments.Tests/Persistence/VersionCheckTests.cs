@@ -9,7 +9,7 @@ namespace Electrum.QrPayments.Tests.Persistence;
 
 /// <summary>
 /// A payment's change is saved only by the writer whose version is still current, and a save is
-/// all or nothing, whether EF wraps it in a transaction (SQLite's write lane) or PostgreSQL runs it
+/// all or nothing, whether it runs in a transaction (SQLite's write lane, or EF's own) or PostgreSQL runs it
 /// as one implicit transaction (QrDbContext.IsCheckedChange, Persistence/DirectSave).
 /// </summary>
 public class VersionCheckTests
@@ -94,9 +94,10 @@ public class VersionCheckTests
     // The direct save counts what it wrote: a versioned UPDATE that found its version gone writes no
     // row, and the save fails as a lost race even when no audit row stood in its way (here the
     // version was moved by hand, past the invariant that every version has its audit row). In
-    // SQLite's write lane the save's own rows are rolled back with it.
+    // SQLite's write lane the save's own rows are rolled back with it. (PostgreSQL has committed
+    // its implicit transaction by then: there the audit row's unique index is the check.)
     [Fact]
-    public async Task SaveChanges_VersionGoneWithoutItsAuditRow_RefusedAndNothingWritten()
+    public async Task SaveChanges_VersionGoneWithoutItsAuditRowInTheWriteLane_RefusedAndNothingWritten()
     {
         await using var service = new QrService(TestDatabase.Create(Db.Sqlite));
         var held = await InsertHeldAsync(service);
@@ -109,6 +110,59 @@ public class VersionCheckTests
         Assert.Equal((PaymentState.AwaitingScan, 5), (payment.State, payment.Version));
         Assert.Empty(scans);
         Assert.Equal([0], versions);
+    }
+
+    // A context built without the service has no write lane on SQLite and no transaction of its
+    // own: a save of several rows must still be all or nothing there.
+    [Theory]
+    [Databases]
+    public async Task SaveChanges_LaterRowRefusedInABareContext_PaymentChangeNotWrittenEither(Db db)
+    {
+        await using var service = new QrService(TestDatabase.Create(db));
+        var other = await InsertHeldAsync(service);
+        var held = await InsertHeldAsync(service);
+        await MatchAsync(service, other, "scan-used", "partner-1");
+
+        await using (var context = new QrDbContext(BareOptions(db, service.Database)))
+        {
+            var payment = context.Adopt(held);
+            payment.MatchScan("partner-1", null, null, Now);
+            context.Scans.Add(NewScan(payment, "scan-used", "partner-1"));
+
+            var refused = await Record.ExceptionAsync(() => context.SaveChangesAsync());
+
+            Assert.True(Assert.IsType<DbUpdateException>(refused).IsUniqueViolation("ix_scans_message_id", "scans.message_id"));
+        }
+
+        var (written, scans, versions) = await ReadAsync(service, held.Id);
+        Assert.Equal((PaymentState.AwaitingScan, 0), (written.State, written.Version));
+        Assert.Empty(scans);
+        Assert.Equal([0], versions);
+    }
+
+    // Keys the database generates come back: the audit rows hold their ids once saved, and a second
+    // change saved by the same context writes only its own new row.
+    [Theory]
+    [Databases]
+    public async Task SaveChanges_TwoChangesInOneContext_GeneratedIdsReadBackAndEachRowWrittenOnce(Db db)
+    {
+        await using var service = new QrService(TestDatabase.Create(db));
+        var ids = await service.WithDbAsync(async d =>
+        {
+            var payment = Payment.Request(Guid.NewGuid().ToString(), QrService.Client, Guid.NewGuid().ToString("N")[..20], 10000, "710", "{}", Now, Now.AddSeconds(30));
+            d.Payments.Add(payment);
+            await d.SaveChangesAsync();
+            payment.MatchScan("partner-1", null, null, Now);
+            await d.SaveChangesAsync();
+            Assert.All(d.ChangeTracker.Entries(), e => Assert.Equal(EntityState.Unchanged, e.State));
+            return (payment.Id, payment.Transitions.Select(t => t.Id).ToList());
+        });
+
+        var stored = await service.WithDbAsync(d => d.PaymentTransitions.AsNoTracking().Where(t => t.PaymentId == ids.Id).OrderBy(t => t.Version)
+            .Select(t => new { t.Id, t.Version }).ToListAsync());
+        Assert.Equal([0, 1], stored.Select(t => t.Version));
+        Assert.Equal(stored.Select(t => t.Id), ids.Item2);
+        Assert.All(ids.Item2, id => Assert.True(id > 0));
     }
 
     // Without BEGIN only one command is one implicit transaction. EF splits a save into several
@@ -220,7 +274,7 @@ public class VersionCheckTests
         Assert.Equal([1, 2], await context.PaymentTransitions.AsNoTracking().OrderBy(t => t.Id).Select(t => t.Version).ToListAsync());
     }
 
-    // A context on the test's database without the service (and so without the service's batches).
+    // A context on the test's database without the service (and so without SQLite's write gate and lane).
     private static DbContextOptions<QrDbContext> BareOptions(Db db, TestDatabase database)
     {
         var options = new DbContextOptionsBuilder<QrDbContext>();
