@@ -48,10 +48,7 @@ public class VersionCheckTests
 
         var update = Assert.IsType<DbUpdateException>(refused);
         Assert.True(update.IsUniqueViolation("ix_scans_message_id", "scans.message_id"));
-        var (payment, scans, versions) = await ReadAsync(service, held.Id);
-        Assert.Equal((PaymentState.AwaitingScan, 0), (payment.State, payment.Version));
-        Assert.Empty(scans);
-        Assert.Equal([0], versions);
+        await AssertNotMovedAsync(service, held.Id, version: 0);
     }
 
     [PostgresFact]
@@ -106,10 +103,7 @@ public class VersionCheckTests
         var refused = await Record.ExceptionAsync(() => MatchAsync(service, held, "scan-1", "partner-1"));
 
         Assert.IsType<DbUpdateConcurrencyException>(refused);
-        var (payment, scans, versions) = await ReadAsync(service, held.Id);
-        Assert.Equal((PaymentState.AwaitingScan, 5), (payment.State, payment.Version));
-        Assert.Empty(scans);
-        Assert.Equal([0], versions);
+        await AssertNotMovedAsync(service, held.Id, version: 5);
     }
 
     // A context built without the service has no write lane on SQLite and no transaction of its
@@ -125,19 +119,14 @@ public class VersionCheckTests
 
         await using (var context = new QrDbContext(BareOptions(db, service.Database)))
         {
-            var payment = context.Adopt(held);
-            payment.MatchScan("partner-1", null, null, Now);
-            context.Scans.Add(NewScan(payment, "scan-used", "partner-1"));
+            Match(context, held, "scan-used", "partner-1");
 
             var refused = await Record.ExceptionAsync(() => context.SaveChangesAsync());
 
             Assert.True(Assert.IsType<DbUpdateException>(refused).IsUniqueViolation("ix_scans_message_id", "scans.message_id"));
         }
 
-        var (written, scans, versions) = await ReadAsync(service, held.Id);
-        Assert.Equal((PaymentState.AwaitingScan, 0), (written.State, written.Version));
-        Assert.Empty(scans);
-        Assert.Equal([0], versions);
+        await AssertNotMovedAsync(service, held.Id, version: 0);
     }
 
     // Keys the database generates come back: the audit rows hold their ids once saved, and a second
@@ -180,9 +169,7 @@ public class VersionCheckTests
             .Options;
         await using (var context = new QrDbContext(options))
         {
-            var payment = context.Adopt(held);
-            payment.MatchScan("partner-1", null, null, Now);
-            context.Scans.Add(NewScan(payment, "scan-1", "partner-1"));
+            Match(context, held, "scan-1", "partner-1");
 
             Assert.Equal(3, await context.SaveChangesAsync());
         }
@@ -302,12 +289,27 @@ public class VersionCheckTests
     // What a scan does: moves the payment it holds a copy of, and records the scan, in one save.
     private static Task<int> MatchAsync(QrService service, Payment copy, string scanId, string partnerId) => service.WithDbAsync(async d =>
     {
-        var payment = d.Adopt(copy);
-        payment.MatchScan(partnerId, null, null, Now);
-        d.Scans.Add(NewScan(payment, scanId, partnerId));
+        var payment = Match(d, copy, scanId, partnerId);
         await d.SaveChangesAsync();
         return payment.Version;
     });
+
+    private static Payment Match(QrDbContext context, Payment copy, string scanId, string partnerId)
+    {
+        var payment = context.Adopt(copy);
+        payment.MatchScan(partnerId, null, null, Now);
+        context.Scans.Add(NewScan(payment, scanId, partnerId));
+        return payment;
+    }
+
+    // Nothing of a refused save was written: the payment is where it was, with no scan and one audit row.
+    private static async Task AssertNotMovedAsync(QrService service, Guid id, int version)
+    {
+        var (payment, scans, versions) = await ReadAsync(service, id);
+        Assert.Equal((PaymentState.AwaitingScan, version), (payment.State, payment.Version));
+        Assert.Empty(scans);
+        Assert.Equal([0], versions);
+    }
 
     private static Scan NewScan(Payment payment, string scanId, string partnerId) => new()
     {
