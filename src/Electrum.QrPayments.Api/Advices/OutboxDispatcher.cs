@@ -652,7 +652,7 @@ public sealed partial class OutboxDispatcher(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
-        // One statement written out, as the claim is: every delivery ends here, and EF would translate
+        // One statement written out, as PostgreSQL's claim is: every delivery ends here, and EF would translate
         // an ExecuteUpdate's expression afresh each time (a few per cent of the service's CPU).
         await db.WriteAsync(() => db.Database.ExecuteSqlInterpolatedAsync($"""
             UPDATE outbox SET state = {state.ToString()}, next_attempt_at = {next.UtcDateTime}, last_status = {status},

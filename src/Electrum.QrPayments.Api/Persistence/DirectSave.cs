@@ -21,8 +21,8 @@ namespace Electrum.QrPayments.Api.Persistence;
 /// depend on a row inserted in the same save after the rest, and by table within each), so a save
 /// fails on the same index it would fail on under EF; keys the database generates come back with
 /// RETURNING, as they would under EF. Anything unusual (a delete, a key set by hand where the
-/// database generates it, a new principal whose key the database generates, a large save) is
-/// left to EF.
+/// database generates it, a new principal whose key the database generates, new and changed rows
+/// of one table together, a large save) is left to EF.
 /// </summary>
 internal static class DirectSave
 {
@@ -58,7 +58,10 @@ internal static class DirectSave
             }
         }
 
-        if (rows is null)
+        // EF orders the rows of one table by what each does (an update that frees a unique value
+        // before the insert that takes it); the service never saves both in one table, so such a
+        // save is left to EF rather than ordered here.
+        if (rows is null || rows.GroupBy(r => r.Metadata).Any(g => g.Select(r => r.State).Distinct().Skip(1).Any()))
         {
             return null;
         }
