@@ -66,12 +66,10 @@ internal static class DirectSave
             return null;
         }
 
-        // Stable: rows of one table keep the order they were tracked in.
+        // OrderBy is stable: rows of one table keep the order they were tracked in.
         var inserted = rows.Where(r => r.State == EntityState.Added).Select(r => r.Metadata).ToHashSet();
-        return rows.Select((row, index) => (row, index))
-            .OrderBy(r => DependsOnInserted(r.row, inserted) ? 1 : 0)
-            .ThenBy(r => r.row.Metadata.GetTableName(), StringComparer.Ordinal)
-            .ThenBy(r => r.index).Select(r => r.row).ToList();
+        return rows.OrderBy(r => DependsOnInserted(r, inserted) ? 1 : 0)
+            .ThenBy(r => r.Metadata.GetTableName(), StringComparer.Ordinal).ToList();
     }
 
     // Every column the database generates (an identity) still holds EF's temporary value, so the
@@ -222,6 +220,8 @@ internal static class DirectSave
                 return sql.GenerateParameterNamePlaceholder(name);
             }
 
+            string Column(IProperty property) => sql.DelimitIdentifier(property.GetColumnName());
+
             for (var index = 0; index < rows.Count; index++)
             {
                 var row = rows[index];
@@ -232,21 +232,21 @@ internal static class DirectSave
                     // A column the database fills (an identity) is left out and read back.
                     var written = type.GetProperties().Where(p => !p.ValueGenerated.HasFlag(ValueGenerated.OnAdd)).ToList();
                     var generated = type.GetProperties().Except(written).ToList();
-                    builder.Append($"INSERT INTO {table} ({string.Join(", ", written.Select(p => sql.DelimitIdentifier(p.GetColumnName())))})")
+                    builder.Append($"INSERT INTO {table} ({string.Join(", ", written.Select(Column))})")
                         .Append($" VALUES ({string.Join(", ", written.Select(p => Bind(index, p, original: false)))})");
                     if (generated.Count > 0)
                     {
-                        builder.Append($" RETURNING {string.Join(", ", generated.Select(p => sql.DelimitIdentifier(p.GetColumnName())))}");
+                        builder.Append($" RETURNING {string.Join(", ", generated.Select(Column))}");
                         returning.Add((index, generated));
                     }
                 }
                 else
                 {
-                    var set = row.Properties.Where(p => p.IsModified).Select(p => (IProperty)p.Metadata).ToList();
-                    var keys = type.FindPrimaryKey()!.Properties;
-                    var tokens = type.GetProperties().Where(p => p.IsConcurrencyToken).ToList();
-                    builder.Append($"UPDATE {table} SET {string.Join(", ", set.Select(p => $"{sql.DelimitIdentifier(p.GetColumnName())} = {Bind(index, p, original: false)}"))}")
-                        .Append($" WHERE {string.Join(" AND ", keys.Select(p => $"{sql.DelimitIdentifier(p.GetColumnName())} = {Bind(index, p, original: true)}").Concat(tokens.Select(p => $"{sql.DelimitIdentifier(p.GetColumnName())} = {Bind(index, p, original: true)}")))}");
+                    // The changed columns, where the key and every concurrency token still hold what was read.
+                    var set = row.Properties.Where(p => p.IsModified).Select(p => (IProperty)p.Metadata);
+                    var where = type.FindPrimaryKey()!.Properties.Concat(type.GetProperties().Where(p => p.IsConcurrencyToken));
+                    builder.Append($"UPDATE {table} SET {string.Join(", ", set.Select(p => $"{Column(p)} = {Bind(index, p, original: false)}"))}")
+                        .Append($" WHERE {string.Join(" AND ", where.Select(p => $"{Column(p)} = {Bind(index, p, original: true)}"))}");
                 }
 
                 builder.Append(sql.StatementTerminator).AppendLine();

@@ -39,15 +39,12 @@ public class VersionCheckTests
     public async Task SaveChanges_LaterRowOfTheSaveRefused_PaymentChangeNotWrittenEither(Db db)
     {
         await using var service = new QrService(TestDatabase.Create(db));
-        var other = await InsertHeldAsync(service);
-        var held = await InsertHeldAsync(service);
-        await MatchAsync(service, other, "scan-used", "partner-1");
+        var held = await HeldWithScanIdTakenAsync(service, "scan-used");
 
         // The payment's own row is fine; the scan row reuses a scan id and is refused.
         var refused = await Record.ExceptionAsync(() => MatchAsync(service, held, "scan-used", "partner-1"));
 
-        var update = Assert.IsType<DbUpdateException>(refused);
-        Assert.True(update.IsUniqueViolation("ix_scans_message_id", "scans.message_id"));
+        AssertScanIdRefused(refused);
         await AssertNotMovedAsync(service, held.Id, version: 0);
     }
 
@@ -113,17 +110,13 @@ public class VersionCheckTests
     public async Task SaveChanges_LaterRowRefusedInABareContext_PaymentChangeNotWrittenEither(Db db)
     {
         await using var service = new QrService(TestDatabase.Create(db));
-        var other = await InsertHeldAsync(service);
-        var held = await InsertHeldAsync(service);
-        await MatchAsync(service, other, "scan-used", "partner-1");
+        var held = await HeldWithScanIdTakenAsync(service, "scan-used");
 
         await using (var context = new QrDbContext(BareOptions(db, service.Database)))
         {
             Match(context, held, "scan-used", "partner-1");
 
-            var refused = await Record.ExceptionAsync(() => context.SaveChangesAsync());
-
-            Assert.True(Assert.IsType<DbUpdateException>(refused).IsUniqueViolation("ix_scans_message_id", "scans.message_id"));
+            AssertScanIdRefused(await Record.ExceptionAsync(() => context.SaveChangesAsync()));
         }
 
         await AssertNotMovedAsync(service, held.Id, version: 0);
@@ -301,6 +294,18 @@ public class VersionCheckTests
         context.Scans.Add(NewScan(payment, scanId, partnerId));
         return payment;
     }
+
+    // A held payment, and another that a scan with this id already matched.
+    private static async Task<Payment> HeldWithScanIdTakenAsync(QrService service, string scanId)
+    {
+        var other = await InsertHeldAsync(service);
+        var held = await InsertHeldAsync(service);
+        await MatchAsync(service, other, scanId, "partner-1");
+        return held;
+    }
+
+    private static void AssertScanIdRefused(Exception? refused) =>
+        Assert.True(Assert.IsType<DbUpdateException>(refused).IsUniqueViolation("ix_scans_message_id", "scans.message_id"));
 
     // Nothing of a refused save was written: the payment is where it was, with no scan and one audit row.
     private static async Task AssertNotMovedAsync(QrService service, Guid id, int version)
