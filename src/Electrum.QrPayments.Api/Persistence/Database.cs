@@ -12,6 +12,7 @@ public static class Database
 {
     public const string ConnectionName = "QrPayments";
     public const string DefaultSqlite = "Data Source=qrpayments.db";
+    private static readonly SqliteConnectionSetup SqliteSetup = new();
 
     public static IServiceCollection AddQrDatabase(this IServiceCollection services, IConfiguration configuration)
     {
@@ -27,7 +28,7 @@ public static class Database
                     options.UseNpgsql(PostgresDefaults(connectionString));
                     break;
                 default:
-                    options.UseSqlite(connectionString).AddInterceptors(sp.GetRequiredService<SqliteWriteGate>());
+                    options.UseSqlite(connectionString).AddInterceptors(sp.GetRequiredService<SqliteWriteGate>(), SqliteSetup);
                     break;
             }
 
