@@ -38,10 +38,9 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
             {
                 case PaymentState.Approved:
                     payment.Confirm(now);
-                    db.Outbox.Add(UpstreamAdvices.Confirmation(payment, confirmation, now));
-                    return true;
+                    return Change.Queue(db, UpstreamAdvices.Confirmation(payment, confirmation, now));
                 case PaymentState.Confirmed:
-                    return false;
+                    return Change.None;
                 case PaymentState.Reversed or PaymentState.TimedOut:
                     throw PaymentErrors.Conflict("Payment was reversed", "a reversed payment cannot be confirmed", payment.RequestId);
                 case PaymentState.Declined or PaymentState.NoScan:
@@ -58,25 +57,24 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
             {
                 case PaymentState.AwaitingScan:
                     payment.Reverse(now);
-                    return true;
+                    return Change.Made;
                 case PaymentState.Forwarded when !payment.ReversalRequested:
                     payment.RequestReversal(reversal.ReversalReason!.Value, now);
-                    return true;
+                    return Change.Made;
                 case PaymentState.Approved:
                     payment.Reverse(now);
-                    db.Outbox.Add(UpstreamAdvices.Reversal(payment, reversal.ReversalReason!.Value, reversal, now));
-                    return true;
+                    return Change.Queue(db, UpstreamAdvices.Reversal(payment, reversal.ReversalReason!.Value, reversal, now));
                 case PaymentState.Confirmed:
                     throw PaymentErrors.Conflict("Payment already confirmed", "a confirmed payment cannot be reversed",
                         payment.RequestId, ErrorType.AccountAlreadySettled);
                 default:
                     // Already reversed, timed out (our reversal is queued), declined or never scanned: nothing to send.
-                    return false;
+                    return Change.None;
             }
         });
 
     private async Task<AdviceAnswer> HandleAsync<T>(AdviceKind kind, string adviceId, string requestId, string clientId, T advice,
-        Func<Payment, DateTimeOffset, bool> apply)
+        Func<Payment, DateTimeOffset, Change> apply)
     {
         var echo = JsonSerializer.Serialize(advice, QrJson.Options);
         var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(echo)));
@@ -102,7 +100,8 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
             }
 
             var wasHeld = payment is { State: PaymentState.AwaitingScan };
-            var changed = found && apply(payment!, now);
+            var change = found ? apply(payment!, now) : Change.None;
+            var changed = change.Changed;
             var answer = new AdviceAnswer(found ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound, found ? echo : null);
             db.Advices.Add(new Advice
             {
@@ -117,8 +116,8 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
             });
 
             // The advice for the partner goes out the moment it is committed, when a slot is free.
-            var advised = changed && db.ChangeTracker.Entries<OutboxMessage>().Any(e => e.State == EntityState.Added);
-            using var delivery = advised ? dispatcher.TryLease(db) : null;
+            var advised = change.Advice is not null;
+            using var delivery = advised ? dispatcher.TryLease(change.Advice!) : null;
             try
             {
                 await db.SaveChangesAsync();
@@ -159,4 +158,19 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
             : new AdviceAnswer(earlier.ResponseStatus, earlier.ResponseJson);
 
     private sealed record PaymentAndAdvice(Payment Payment, Advice? Earlier);
+
+    // What an advice did to its payment, and the advice it queued for the partner, if any (handed to
+    // the dispatcher as it is: looking it up in the change tracker would detect changes again).
+    private readonly record struct Change(bool Changed, OutboxMessage? Advice)
+    {
+        public static Change None => default;
+
+        public static Change Made => new(true, null);
+
+        public static Change Queue(QrDbContext db, OutboxMessage advice)
+        {
+            db.Outbox.Add(advice);
+            return new Change(true, advice);
+        }
+    }
 }

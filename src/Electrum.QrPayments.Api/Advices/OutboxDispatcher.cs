@@ -215,7 +215,7 @@ public sealed partial class OutboxDispatcher(
                 var leaseUntil = now + options.Value.PartnerTimeout + LeaseMargin;
                 // A token per claim: a delivery whose lease ran out can no longer record over a later claim of the same item.
                 var lease = $"{owner}-{Interlocked.Increment(ref passes)}";
-                claimed = db.Database.IsNpgsql()
+                claimed = db.IsPostgres
                     ? await ClaimWithSkipLockedAsync(db, picked, lease, now, leaseUntil)
                     : await ClaimOneByOneAsync(db, picked, lease, now, leaseUntil, ct);
             }
@@ -325,24 +325,18 @@ public sealed partial class OutboxDispatcher(
     }
 
     /// <summary>
-    /// For an advice about to be committed in <paramref name="db"/>. When a slot is free, leases it
+    /// For an advice about to be committed (added to a context not yet saved). When a slot is free, leases it
     /// to this dispatcher in that same transaction (its first attempt counted, as a claim would):
     /// <see cref="DeliverySlot.Start"/> after the commit delivers it at once, with no search and no
     /// claim. Otherwise it stays an ordinary due row that any instance may claim, and Start puts it
     /// on this dispatcher's list, so the next pass here with a slot free for its partner claims it
-    /// by id, with no search. Null when nothing is queued, the dispatcher is stopping, or
+    /// by id, with no search. Null when the dispatcher is stopping, or
     /// <see cref="MaxWaiting"/> advices already wait here: a search finds the row then. Each
     /// payment has at most one advice for a partner, so this never overtakes an older one.
     /// </summary>
-    public DeliverySlot? TryLease(QrDbContext db)
+    public DeliverySlot? TryLease(OutboxMessage item)
     {
-        ArgumentNullException.ThrowIfNull(db);
-        var item = db.ChangeTracker.Entries<OutboxMessage>().SingleOrDefault(e => e.State == EntityState.Added)?.Entity;
-        if (item is null)
-        {
-            return null;
-        }
-
+        ArgumentNullException.ThrowIfNull(item);
         bool slotted;
         lock (gate)
         {
