@@ -38,7 +38,9 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
             {
                 case PaymentState.Approved:
                     payment.Confirm(now);
-                    return Change.Queue(db, UpstreamAdvices.Confirmation(payment, confirmation, now));
+                    var confirmed = UpstreamAdvices.Confirmation(payment, confirmation, now);
+                    db.Outbox.Add(confirmed);
+                    return Change.Queued(confirmed);
                 case PaymentState.Confirmed:
                     return Change.None;
                 case PaymentState.Reversed or PaymentState.TimedOut:
@@ -63,7 +65,9 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
                     return Change.Made;
                 case PaymentState.Approved:
                     payment.Reverse(now);
-                    return Change.Queue(db, UpstreamAdvices.Reversal(payment, reversal.ReversalReason!.Value, reversal, now));
+                    var reversed = UpstreamAdvices.Reversal(payment, reversal.ReversalReason!.Value, reversal, now);
+                    db.Outbox.Add(reversed);
+                    return Change.Queued(reversed);
                 case PaymentState.Confirmed:
                     throw PaymentErrors.Conflict("Payment already confirmed", "a confirmed payment cannot be reversed",
                         payment.RequestId, ErrorType.AccountAlreadySettled);
@@ -117,7 +121,7 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
 
             // The advice for the partner goes out the moment it is committed, when a slot is free.
             var advised = change.Advice is not null;
-            using var delivery = advised ? dispatcher.TryLease(change.Advice!) : null;
+            using var delivery = change.Advice is { } queued ? dispatcher.TryLease(queued) : null;
             try
             {
                 await db.SaveChangesAsync();
@@ -167,10 +171,6 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
 
         public static Change Made => new(true, null);
 
-        public static Change Queue(QrDbContext db, OutboxMessage advice)
-        {
-            db.Outbox.Add(advice);
-            return new Change(true, advice);
-        }
+        public static Change Queued(OutboxMessage advice) => new(true, advice);
     }
 }

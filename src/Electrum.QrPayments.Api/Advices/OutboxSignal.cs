@@ -9,7 +9,8 @@ public sealed class OutboxSignal
     /// <summary>Something was queued in the database: the next pass searches for it.</summary>
     public void Notify()
     {
-        Volatile.Write(ref queued, 1);
+        // A full fence: Wake may find a wake-up pending and return, and the pass it wakes must see this.
+        Interlocked.Exchange(ref queued, 1);
         Wake();
     }
 

@@ -39,7 +39,7 @@ public sealed class QrDbContext(DbContextOptions<QrDbContext> options) : DbConte
 
     /// <summary>
     /// Whether this context writes to PostgreSQL. Known once per pooled context: EF's IsNpgsql()
-    /// compares assembly names on every call, which a profile showed costing 2% of the service's CPU.
+    /// compares assembly names on every call (1.8% of the service's CPU in a profile).
     /// </summary>
     public bool IsPostgres => isPostgres ??= Database.IsNpgsql();
 

@@ -154,9 +154,9 @@ public sealed partial class SqliteWriteLane : IAsyncDisposable
     private async Task<SqliteConnection> OpenAsync()
     {
         owner = connectionOwner();
-        var opened = (SqliteConnection)owner.Database.GetDbConnection();
-        await opened.OpenAsync();
-        return opened;
+        // Opened through EF, so its connection interceptors (SqliteConnectionSetup) see it.
+        await owner.Database.OpenConnectionAsync();
+        return (SqliteConnection)owner.Database.GetDbConnection();
     }
 
     private async Task DropConnectionAsync()

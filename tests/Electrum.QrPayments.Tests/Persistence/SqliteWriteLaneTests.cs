@@ -40,6 +40,26 @@ public sealed class SqliteWriteLaneTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunAsync_FirstWrite_OpensItsConnectionThroughEf()
+    {
+        // Without pooling every open is a new native connection: mapped only if EF's connection
+        // interceptors (here the service's SqliteConnectionSetup) saw the lane open it.
+        await using var own = new SqliteWriteLane(new SqliteWriteGate(), () => new QrDbContext(new DbContextOptionsBuilder<QrDbContext>()
+            .UseSqlite(ConnectionString).AddInterceptors(new SqliteConnectionSetup()).Options), NullLogger<SqliteWriteLane>.Instance);
+
+        long? mapped = null;
+        await own.RunAsync(async (connection, transaction) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "PRAGMA mmap_size";
+            mapped = (long?)await command.ExecuteScalarAsync();
+        });
+
+        Assert.Equal(SqliteConnectionSetup.MmapSize, mapped);
+    }
+
+    [Fact]
     public async Task RunAsync_WritesQueuedWhileAnotherWriterHoldsTheGate_CommitTogether()
     {
         await gate.EnterAsync(CancellationToken.None);

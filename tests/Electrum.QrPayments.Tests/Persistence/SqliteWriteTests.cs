@@ -1,6 +1,5 @@
 using Electrum.QrPayments.Api.Persistence;
 using Electrum.QrPayments.PartnerSimulator;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Electrum.QrPayments.Tests.Persistence;
@@ -32,26 +31,5 @@ public class SqliteWriteTests
         Assert.Equal(0, probe.Overlaps);
         var lane = service.Services.GetRequiredService<SqliteWriteLane>();
         Assert.True(lane.Writes >= 64 * 4, $"only {lane.Writes} writes went through the write lane");
-    }
-}
-
-/// <summary>How the service sets up its SQLite connections.</summary>
-public class SqliteConnectionSetupTests
-{
-    [Fact]
-    public async Task Open_ServiceContextTwice_MapsTheFileEachTime()
-    {
-        await using var partner = await Partner.StartAsync();
-        await using var service = new QrService(TestDatabase.Create(Db.Sqlite), Flow.Settings(), partner, new ManualTimeProvider());
-        await service.Api().CreateQrCodeAsync(Messages.CreateQrCode());
-
-        // The second open takes the pooled native connection the first one gave back.
-        for (var open = 0; open < 2; open++)
-        {
-            await using var scope = service.Services.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<QrDbContext>();
-            var mapped = await db.Database.SqlQueryRaw<long>("PRAGMA mmap_size").ToListAsync();
-            Assert.Equal(SqliteConnectionSetup.MmapSize, Assert.Single(mapped));
-        }
     }
 }
