@@ -105,7 +105,6 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
 
             var wasHeld = payment is { State: PaymentState.AwaitingScan };
             var change = found ? apply(payment!, now) : Change.None;
-            var changed = change.Changed;
             var answer = new AdviceAnswer(found ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound, found ? echo : null);
             db.Advices.Add(new Advice
             {
@@ -120,7 +119,6 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
             });
 
             // The advice for the partner goes out the moment it is committed, when a slot is free.
-            var advised = change.Advice is not null;
             using var delivery = change.Advice is { } queued ? dispatcher.TryLease(queued) : null;
             try
             {
@@ -132,7 +130,7 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
                 continue;
             }
 
-            if (changed)
+            if (change.Changed)
             {
                 if (wasHeld)
                 {
@@ -144,7 +142,7 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
                 {
                     delivery.Start();
                 }
-                else if (advised)
+                else if (change.Advice is not null)
                 {
                     outbox.Notify();
                 }
