@@ -16,7 +16,7 @@ namespace Electrum.QrPayments.Api.Advices;
 /// search finds due; a search lists what it finds beyond the free slots, so a backlog is claimed
 /// by id too. Per payment only the oldest pending item is eligible, so advices arrive in
 /// order. Deliveries run concurrently, at most <see cref="OutboxOptions.BatchSize"/> in all and
-/// <see cref="OutboxOptions.PartnerConcurrency"/> per partner, and the dispatcher keeps claiming
+/// <see cref="OutboxOptions.PartnerConcurrency"/> calls per partner, and the dispatcher keeps claiming
 /// while they are in flight: a partner that hangs holds its own slots, never another's. Delivered
 /// and failed outcomes end an item; unknown ones retry with capped exponential backoff and
 /// jitter, with the same message id every time. The attempt is counted when the item is leased,
@@ -50,8 +50,11 @@ public sealed partial class OutboxDispatcher(
     private readonly string owner = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
     private readonly OutboxOptions settings = outboxOptions.Value;
     private readonly Dictionary<string, int> busyPartners = new(StringComparer.Ordinal);
-    // Deliveries in flight, by outbox item id.
+    // Deliveries in flight, by outbox item id: calling the partner or recording what it said.
     private readonly Dictionary<long, Task> deliveries = [];
+    // Those of them still calling the partner: only these hold a partner's slot, so a slot frees the
+    // moment its call ends, not after the result's commit (which may wait for others' writes).
+    private readonly HashSet<long> calling = [];
     private readonly Lock gate = new();
     private long passes;
     // Slots promised to advices whose transactions have not committed yet (see TryLease).
@@ -511,8 +514,32 @@ public sealed partial class OutboxDispatcher(
 
         var delivery = Task.Run(() => DeliverAsync(item, stopping), CancellationToken.None);
         deliveries.Add(item.Id, delivery);
+        calling.Add(item.Id);
         _ = delivery.ContinueWith(_ => Finish(item), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    // The partner has answered (or the call failed): its slot is free for the next advice, while
+    // this one's result is still being recorded.
+    private void EndCall(OutboxMessage item)
+    {
+        bool wake;
+        lock (gate)
+        {
+            if (!calling.Remove(item.Id))
+            {
+                return;
+            }
+
+            Release(item.PartnerId);
+            wake = PassMayBeWanted;
+        }
+
+        // A slot is free: worth a pass only if something may be waiting for one.
+        if (wake)
+        {
+            WakePass();
+        }
     }
 
     private void Finish(OutboxMessage item)
@@ -521,7 +548,12 @@ public sealed partial class OutboxDispatcher(
         lock (gate)
         {
             deliveries.Remove(item.Id);
-            Release(item.PartnerId);
+            // Its call may not have ended normally (the delivery threw): the slot is freed here then.
+            if (calling.Remove(item.Id))
+            {
+                Release(item.PartnerId);
+            }
+
             wake = PassMayBeWanted;
         }
 
@@ -567,12 +599,12 @@ public sealed partial class OutboxDispatcher(
             var claimed = new List<OutboxMessage>();
             foreach (var item in picked)
             {
-                var won = await db.Outbox
-                    .Where(o => o.Id == item.Id && o.State == OutboxState.Pending && o.NextAttemptAt <= now && (o.LeaseUntil == null || o.LeaseUntil < now))
-                    .ExecuteUpdateAsync(s => s
-                        .SetProperty(o => o.LeaseOwner, lease)
-                        .SetProperty(o => o.LeaseUntil, leaseUntil)
-                        .SetProperty(o => o.Attempts, o => o.Attempts + 1), CancellationToken.None);
+                // Written out, as the result's UPDATE is: an ExecuteUpdate is translated afresh every time.
+                var won = await db.Database.ExecuteSqlInterpolatedAsync($"""
+                    UPDATE outbox SET lease_owner = {lease}, lease_until = {leaseUntil.UtcDateTime}, attempts = attempts + 1
+                    WHERE id = {item.Id} AND state = 'Pending' AND next_attempt_at <= {now.UtcDateTime}
+                      AND (lease_until IS NULL OR lease_until < {now.UtcDateTime})
+                    """, CancellationToken.None);
                 if (won == 1)
                 {
                     claimed.Add(item);
@@ -594,6 +626,7 @@ public sealed partial class OutboxDispatcher(
         // Under the request that handed the advice over, if it still runs in one; otherwise a trace of its own.
         using var span = QrTracing.Source.StartActivity("advice delivery");
         var outcome = await partners.SendAdviceAsync(item.PartnerId, item.Kind, item.MessageId, item.Body, ct);
+        EndCall(item);
         var now = time.GetUtcNow();
         var error = Truncate(outcome.Failure ?? outcome.Error?.ErrorMessage);
         var state = outcome.Class switch

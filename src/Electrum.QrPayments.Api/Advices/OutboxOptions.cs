@@ -14,9 +14,15 @@ public sealed class OutboxOptions
     /// <summary>The longest delay between attempts (retries go on until an operator intervenes).</summary>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How many advices are in flight at most, all partners together (one per payment at a time).</summary>
-    public int BatchSize { get; set; } = 32;
+    /// <summary>
+    /// How many deliveries run at most, all partners together (one per payment at a time): calls in
+    /// flight and answers still being recorded.
+    /// </summary>
+    public int BatchSize { get; set; } = 64;
 
-    /// <summary>How many advices are in flight at most to one partner, so a slow one cannot take every slot.</summary>
-    public int PartnerConcurrency { get; set; } = 8;
+    /// <summary>
+    /// How many calls are in flight at most to one partner, so a slow one cannot take every slot. A
+    /// slot frees when the partner answers, not when its answer is recorded.
+    /// </summary>
+    public int PartnerConcurrency { get; set; } = 16;
 }

@@ -31,7 +31,8 @@ public class DispatcherTests
         var pos = service.Api();
 
         // More advices for the slow partner than there are slots in all, queued first.
-        var slowPayments = await ApproveAsync(service, slow, 40);
+        var slowCount = new OutboxOptions().BatchSize + 8;
+        var slowPayments = await ApproveAsync(service, slow, slowCount);
         var fastPayments = await ApproveAsync(service, fast, 50);
         await slow.Control.SetAsync(new Behaviour { DelayMs = 120_000 }, SimulatorState.Confirm);
         foreach (var id in slowPayments.Concat(fastPayments))
@@ -50,7 +51,7 @@ public class DispatcherTests
         var slowCalls = slow.State.ReceivedMessages.Count(r => r.Operation == SimulatorState.Confirm);
         Assert.InRange(slowCalls, 1, new OutboxOptions().PartnerConcurrency);
         var outbox = await service.WithDbAsync(d => Task.FromResult(d.Outbox.ToList()));
-        Assert.Equal(40, outbox.Count(o => o.PartnerId == QrService.Partner && o.State == OutboxState.Pending));
+        Assert.Equal(slowCount, outbox.Count(o => o.PartnerId == QrService.Partner && o.State == OutboxState.Pending));
         await Flow.UntilAsync(async () => (await service.WithDbAsync(d => Task.FromResult(
                 d.Outbox.Count(o => o.PartnerId == FastPartner && o.State == OutboxState.Delivered)))) == 50,
             "the fast partner's deliveries to be recorded");
@@ -107,6 +108,33 @@ public class DispatcherTests
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o.State == OutboxState.Delivered), "the first result to be recorded");
         Assert.Equal(1, (await flow.OutboxAsync()).First().Attempts);
         Assert.Single(flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm), c => c.TranId == first.TranId);
+    }
+
+    // A partner's slot is for calling it: once it has answered, the next advice goes out while the
+    // answer is still being recorded. PostgreSQL only, as above: on SQLite the held write holds the gate.
+    [PostgresFact]
+    public async Task Dispatcher_ResultStillBeingRecorded_PartnersSlotAlreadyFree()
+    {
+        var hook = new OutboxCompletionHook { HoldFirst = true };
+        await using var flow = await Flow.StartAsync(Db.Postgres, new Dictionary<string, string?>
+        {
+            ["QrPayments:Outbox:PartnerConcurrency"] = "1",
+            ["QrPayments:Outbox:PollInterval"] = "00:10:00",
+        }, interceptor: hook);
+        var first = await flow.ApprovedPaymentAsync();
+        var second = await flow.ApprovedPaymentAsync();
+        await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(first.Id!));
+        await hook.Held.WaitAsync(TimeSpan.FromSeconds(15));
+
+        // The partner's one slot is not held by the first result's write: the second goes out and is recorded.
+        await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(second.Id!));
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()) is [{ State: OutboxState.Pending }, { State: OutboxState.Delivered }],
+            "the second advice to be delivered while the first result is held");
+
+        hook.Release();
+        await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o.State == OutboxState.Delivered), "the first result to be recorded");
+        Assert.All(await flow.OutboxAsync(), o => Assert.Equal(1, o.Attempts));
+        Assert.Equal(2, flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm).Count);
     }
 
     // An accepted advice is leased to this instance in its own transaction and goes out at once:
