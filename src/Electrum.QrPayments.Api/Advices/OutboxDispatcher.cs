@@ -49,7 +49,10 @@ public sealed partial class OutboxDispatcher(
 
     private readonly string owner = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
     private readonly OutboxOptions settings = outboxOptions.Value;
+    // Per partner: its calls (reserved or in flight), and its deliveries (those calls and the answers
+    // still being recorded), so a partner whose answers wait for the database cannot take every slot.
     private readonly Dictionary<string, int> busyPartners = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> partnerDeliveries = new(StringComparer.Ordinal);
     // Deliveries in flight, by outbox item id: calling the partner or recording what it said.
     private readonly Dictionary<long, Task> deliveries = [];
     // Those of them still calling the partner: only these hold a partner's slot, so a slot frees the
@@ -271,12 +274,14 @@ public sealed partial class OutboxDispatcher(
     private async Task<List<OutboxMessage>> SearchAsync(QrDbContext db, DateTimeOffset now, long[] listed, CancellationToken ct)
     {
         Dictionary<string, int> busy;
+        Dictionary<string, int> delivering;
         HashSet<long> ours;
         int spare;
         Dictionary<string, int> listedFor;
         lock (gate)
         {
             busy = new Dictionary<string, int>(busyPartners, StringComparer.Ordinal);
+            delivering = new Dictionary<string, int>(partnerDeliveries, StringComparer.Ordinal);
             ours = [.. deliveries.Keys];
             spare = ListRoom;
             listedFor = waiting.CountBy(w => w.PartnerId, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
@@ -295,7 +300,7 @@ public sealed partial class OutboxDispatcher(
         var left = new HashSet<string>(StringComparer.Ordinal);
         foreach (var partnerId in duePartners)
         {
-            var take = Math.Max(0, perPartner - busy.GetValueOrDefault(partnerId)) +
+            var take = Math.Max(0, Math.Min(perPartner - busy.GetValueOrDefault(partnerId), PartnerDeliveries - delivering.GetValueOrDefault(partnerId))) +
                        Math.Min(spare, Math.Max(0, MaxListedPerPartner - listedFor.GetValueOrDefault(partnerId)));
             var found = take == 0 ? [] : await Due().Where(o => o.PartnerId == partnerId).OrderBy(o => o.Id).Take(take).ToListAsync(ct);
             if (found.Count == take)
@@ -479,12 +484,18 @@ public sealed partial class OutboxDispatcher(
 
         reserved++;
         busyPartners[partnerId] = busyPartners.GetValueOrDefault(partnerId) + 1;
+        partnerDeliveries[partnerId] = partnerDeliveries.GetValueOrDefault(partnerId) + 1;
         return true;
     }
 
     // Under the lock.
     private bool HasFreeSlot(string partnerId) =>
-        deliveries.Count + reserved < settings.BatchSize && busyPartners.GetValueOrDefault(partnerId) < settings.PartnerConcurrency;
+        deliveries.Count + reserved < settings.BatchSize && busyPartners.GetValueOrDefault(partnerId) < settings.PartnerConcurrency &&
+        partnerDeliveries.GetValueOrDefault(partnerId) < PartnerDeliveries;
+
+    // A partner's deliveries at most: its calls, and as many answers again being recorded. One partner
+    // then holds at most half the slots in all by default, however slowly its answers are recorded.
+    private int PartnerDeliveries => 2 * settings.PartnerConcurrency;
 
     // Under the lock: a handed-off advice whose transaction has committed, its slot still counted.
     private bool LaunchLeased(OutboxMessage item)
@@ -531,7 +542,7 @@ public sealed partial class OutboxDispatcher(
                 return;
             }
 
-            Release(item.PartnerId);
+            Decrement(busyPartners, item.PartnerId);
             wake = PassMayBeWanted;
         }
 
@@ -548,10 +559,14 @@ public sealed partial class OutboxDispatcher(
         lock (gate)
         {
             deliveries.Remove(item.Id);
-            // Its call may not have ended normally (the delivery threw): the slot is freed here then.
+            // Its call may not have ended normally (the delivery threw): the call's slot is freed here then.
             if (calling.Remove(item.Id))
             {
                 Release(item.PartnerId);
+            }
+            else
+            {
+                Decrement(partnerDeliveries, item.PartnerId);
             }
 
             wake = PassMayBeWanted;
@@ -564,11 +579,18 @@ public sealed partial class OutboxDispatcher(
         }
     }
 
+    // Under the lock: a reserved or running delivery ends before its call did (or never called).
     private void Release(string partnerId)
     {
-        if (--busyPartners[partnerId] == 0)
+        Decrement(busyPartners, partnerId);
+        Decrement(partnerDeliveries, partnerId);
+    }
+
+    private static void Decrement(Dictionary<string, int> counts, string partnerId)
+    {
+        if (--counts[partnerId] == 0)
         {
-            busyPartners.Remove(partnerId);
+            counts.Remove(partnerId);
         }
     }
 

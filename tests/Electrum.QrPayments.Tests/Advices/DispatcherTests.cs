@@ -111,7 +111,9 @@ public class DispatcherTests
     }
 
     // A partner's slot is for calling it: once it has answered, the next advice goes out while the
-    // answer is still being recorded. PostgreSQL only, as above: on SQLite the held write holds the gate.
+    // answer is still being recorded. The second advice comes while the first call is out, so it
+    // waits on the list, and only the answer's wake-up can start it: the poll is 10 minutes away.
+    // PostgreSQL only, as above: on SQLite the held write holds the gate.
     [PostgresFact]
     public async Task Dispatcher_ResultStillBeingRecorded_PartnersSlotAlreadyFree()
     {
@@ -123,11 +125,12 @@ public class DispatcherTests
         }, interceptor: hook);
         var first = await flow.ApprovedPaymentAsync();
         var second = await flow.ApprovedPaymentAsync();
+        await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = 1_000 }, SimulatorState.Confirm);
         await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(first.Id!));
+        await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(second.Id!));
         await hook.Held.WaitAsync(TimeSpan.FromSeconds(15));
 
         // The partner's one slot is not held by the first result's write: the second goes out and is recorded.
-        await flow.Pos.ConfirmPaymentAsync(Flow.ConfirmationOf(second.Id!));
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()) is [{ State: OutboxState.Pending }, { State: OutboxState.Delivered }],
             "the second advice to be delivered while the first result is held");
 
@@ -135,6 +138,49 @@ public class DispatcherTests
         await Flow.UntilAsync(async () => (await flow.OutboxAsync()).All(o => o.State == OutboxState.Delivered), "the first result to be recorded");
         Assert.All(await flow.OutboxAsync(), o => Assert.Equal(1, o.Attempts));
         Assert.Equal(2, flow.Partner.Received<PaymentConfirmation>(SimulatorState.Confirm).Count);
+    }
+
+    // Answers still being recorded count against their partner: one partner whose results the
+    // database holds up takes at most twice its calls in slots, and another partner still gets one.
+    // PostgreSQL only, as above: on SQLite a held write holds the gate.
+    [PostgresFact]
+    public async Task Dispatcher_OnePartnersAnswersNotRecorded_OtherPartnerStillGetsASlot()
+    {
+        await using var first = await Partner.StartAsync();
+        await using var other = await Partner.StartAsync(FastPartner, FastPartnerPassword);
+        var hook = new OutboxCompletionHook { HoldAll = true };
+        await using var service = new QrService(TestDatabase.Create(Db.Postgres), Flow.Settings(new Dictionary<string, string?>
+        {
+            ["QrPayments:Partners:1:Id"] = FastPartner,
+            ["QrPayments:Partners:1:Secret"] = TestSecrets.Hash(FastPartnerPassword),
+            ["QrPayments:Partners:1:BaseUrl"] = other.BaseUrl.ToString(),
+            ["QrPayments:Partners:1:Username"] = QrService.PartnerUpstreamUser,
+            ["QrPayments:Partners:1:Password"] = QrService.PartnerUpstreamPassword,
+            ["QrPayments:Outbox:PartnerConcurrency"] = "1",
+            ["QrPayments:Outbox:BatchSize"] = "3",
+            ["QrPayments:Outbox:PollInterval"] = "00:10:00",
+        }), first) { Interceptor = hook };
+        var pos = service.Api();
+        var firstPayments = await ApproveAsync(service, first, 3);
+        var otherPayment = Assert.Single(await ApproveAsync(service, other, 1));
+
+        // One call at a time: the first partner's first two answers wait to be recorded; its third
+        // advice would take the last slot in all, but two deliveries are all one call's partner may hold.
+        foreach (var id in firstPayments)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await pos.ConfirmPaymentAsync(Flow.ConfirmationOf(id))).Status);
+        }
+
+        await Flow.UntilAsync(() => Task.FromResult(hook.Seen == 2), "two answers of the first partner to be held");
+        Assert.Equal(HttpStatusCode.Accepted, (await pos.ConfirmPaymentAsync(Flow.ConfirmationOf(otherPayment))).Status);
+        await Flow.UntilAsync(() => Task.FromResult(other.State.ReceivedMessages.Count(r => r.Operation == SimulatorState.Confirm) == 1),
+            "the other partner's confirmation");
+        Assert.Equal(2, first.State.ReceivedMessages.Count(r => r.Operation == SimulatorState.Confirm));
+
+        hook.Release();
+        await Flow.UntilAsync(async () => (await service.WithDbAsync(d => Task.FromResult(d.Outbox.ToList()))).All(o => o.State == OutboxState.Delivered),
+            "every advice to be recorded delivered", seconds: 60);
+        Assert.Equal(3, first.State.ReceivedMessages.Count(r => r.Operation == SimulatorState.Confirm));
     }
 
     // An accepted advice is leased to this instance in its own transaction and goes out at once:

@@ -7,7 +7,8 @@ namespace Electrum.QrPayments.Tests.Infrastructure;
 /// <summary>
 /// Stands in for a database that will not record a delivery's result: the dispatcher's completion
 /// UPDATE (the one that sets an outbox item's state) fails the first <see cref="FailTimes"/> times,
-/// or, with <see cref="HoldFirst"/>, the first one waits until <see cref="Release"/>.
+/// or, with <see cref="HoldFirst"/>, the first one waits until <see cref="Release"/> (with
+/// <see cref="HoldAll"/>, every one does).
 /// </summary>
 public sealed partial class OutboxCompletionHook : DbCommandInterceptor
 {
@@ -17,6 +18,7 @@ public sealed partial class OutboxCompletionHook : DbCommandInterceptor
 
     public int FailTimes { get; init; }
     public bool HoldFirst { get; init; }
+    public bool HoldAll { get; init; }
 
     /// <summary>Completions seen so far (failed, held or let through).</summary>
     public int Seen => Volatile.Read(ref seen);
@@ -40,7 +42,7 @@ public sealed partial class OutboxCompletionHook : DbCommandInterceptor
             throw new InvalidOperationException($"completion {n} refused by the test");
         }
 
-        if (HoldFirst && n == 1)
+        if ((HoldFirst && n == 1) || HoldAll)
         {
             held.TrySetResult();
             await release.Task.WaitAsync(cancellationToken);
