@@ -493,9 +493,10 @@ public sealed partial class OutboxDispatcher(
         deliveries.Count + reserved < settings.BatchSize && busyPartners.GetValueOrDefault(partnerId) < settings.PartnerConcurrency &&
         partnerDeliveries.GetValueOrDefault(partnerId) < PartnerDeliveries;
 
-    // A partner's deliveries at most: its calls, and as many answers again being recorded. One partner
-    // then holds at most half the slots in all by default, however slowly its answers are recorded.
-    private int PartnerDeliveries => 2 * settings.PartnerConcurrency;
+    // A partner's deliveries at most: its calls, and as many answers again being recorded, and never
+    // every slot in all. One partner then holds at most half of them by default, however slowly its
+    // answers are recorded.
+    private int PartnerDeliveries => Math.Min(2 * settings.PartnerConcurrency, settings.BatchSize - 1);
 
     // Under the lock: a handed-off advice whose transaction has committed, its slot still counted.
     private bool LaunchLeased(OutboxMessage item)

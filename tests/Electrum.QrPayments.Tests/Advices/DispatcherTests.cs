@@ -123,6 +123,7 @@ public class DispatcherTests
             ["QrPayments:Outbox:PartnerConcurrency"] = "1",
             ["QrPayments:Outbox:PollInterval"] = "00:10:00",
         }, interceptor: hook);
+        using var releasing = hook.ReleasedAtEnd();
         var first = await flow.ApprovedPaymentAsync();
         var second = await flow.ApprovedPaymentAsync();
         await flow.Partner.Control.SetAsync(new Behaviour { DelayMs = 1_000 }, SimulatorState.Confirm);
@@ -160,6 +161,7 @@ public class DispatcherTests
             ["QrPayments:Outbox:BatchSize"] = "3",
             ["QrPayments:Outbox:PollInterval"] = "00:10:00",
         }), first) { Interceptor = hook };
+        using var releasing = hook.ReleasedAtEnd();
         var pos = service.Api();
         var firstPayments = await ApproveAsync(service, first, 3);
         var otherPayment = Assert.Single(await ApproveAsync(service, other, 1));

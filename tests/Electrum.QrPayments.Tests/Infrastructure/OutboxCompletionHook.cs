@@ -28,6 +28,12 @@ public sealed partial class OutboxCompletionHook : DbCommandInterceptor
 
     public void Release() => release.TrySetResult();
 
+    /// <summary>
+    /// Releases what is held when disposed: declared after the service, it is disposed before it, so
+    /// a test that fails while completions are held does not leave the service's stop waiting on them.
+    /// </summary>
+    public IDisposable ReleasedAtEnd() => new Releaser(this);
+
     public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
         InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
@@ -56,4 +62,9 @@ public sealed partial class OutboxCompletionHook : DbCommandInterceptor
 
     [GeneratedRegex("""^\s*UPDATE\s+"?outbox"?\b.*?\bSET\s+"?state"?\s*=""", RegexOptions.Singleline | RegexOptions.IgnoreCase)]
     private static partial Regex Completion();
+
+    private sealed class Releaser(OutboxCompletionHook hook) : IDisposable
+    {
+        public void Dispose() => hook.Release();
+    }
 }
