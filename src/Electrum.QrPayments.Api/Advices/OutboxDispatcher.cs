@@ -538,12 +538,11 @@ public sealed partial class OutboxDispatcher(
         bool wake;
         lock (gate)
         {
-            if (!calling.Remove(item.Id))
+            if (!EndCallLocked(item))
             {
                 return;
             }
 
-            Decrement(busyPartners, item.PartnerId);
             wake = PassMayBeWanted;
         }
 
@@ -561,15 +560,8 @@ public sealed partial class OutboxDispatcher(
         {
             deliveries.Remove(item.Id);
             // Its call may not have ended normally (the delivery threw): the call's slot is freed here then.
-            if (calling.Remove(item.Id))
-            {
-                Release(item.PartnerId);
-            }
-            else
-            {
-                Decrement(partnerDeliveries, item.PartnerId);
-            }
-
+            EndCallLocked(item);
+            Decrement(partnerDeliveries, item.PartnerId);
             wake = PassMayBeWanted;
         }
 
@@ -580,7 +572,19 @@ public sealed partial class OutboxDispatcher(
         }
     }
 
-    // Under the lock: a reserved or running delivery ends before its call did (or never called).
+    // Under the lock: frees the partner's call slot, once per delivery; false when it was already freed.
+    private bool EndCallLocked(OutboxMessage item)
+    {
+        if (!calling.Remove(item.Id))
+        {
+            return false;
+        }
+
+        Decrement(busyPartners, item.PartnerId);
+        return true;
+    }
+
+    // Under the lock: a reserved delivery that never ran gives back its call slot and its place.
     private void Release(string partnerId)
     {
         Decrement(busyPartners, partnerId);
