@@ -20,14 +20,7 @@ public class DispatcherTests
         await using var fast = await Partner.StartAsync(FastPartner, FastPartnerPassword);
         // The manual clock never reaches PartnerTimeout: the slow partner's calls hang for the whole test.
         var clock = new ManualTimeProvider();
-        await using var service = new QrService(TestDatabase.Create(db), Flow.Settings(new Dictionary<string, string?>
-        {
-            ["QrPayments:Partners:1:Id"] = FastPartner,
-            ["QrPayments:Partners:1:Secret"] = TestSecrets.Hash(FastPartnerPassword),
-            ["QrPayments:Partners:1:BaseUrl"] = fast.BaseUrl.ToString(),
-            ["QrPayments:Partners:1:Username"] = QrService.PartnerUpstreamUser,
-            ["QrPayments:Partners:1:Password"] = QrService.PartnerUpstreamPassword,
-        }), slow, clock);
+        await using var service = TwoPartnerService(db, slow, fast, [], clock);
         var pos = service.Api();
 
         // More advices for the slow partner than there are slots in all, queued first.
@@ -150,17 +143,12 @@ public class DispatcherTests
         await using var first = await Partner.StartAsync();
         await using var other = await Partner.StartAsync(FastPartner, FastPartnerPassword);
         var hook = new OutboxCompletionHook { HoldAll = true };
-        await using var service = new QrService(TestDatabase.Create(Db.Postgres), Flow.Settings(new Dictionary<string, string?>
+        await using var service = TwoPartnerService(Db.Postgres, first, other, new Dictionary<string, string?>
         {
-            ["QrPayments:Partners:1:Id"] = FastPartner,
-            ["QrPayments:Partners:1:Secret"] = TestSecrets.Hash(FastPartnerPassword),
-            ["QrPayments:Partners:1:BaseUrl"] = other.BaseUrl.ToString(),
-            ["QrPayments:Partners:1:Username"] = QrService.PartnerUpstreamUser,
-            ["QrPayments:Partners:1:Password"] = QrService.PartnerUpstreamPassword,
             ["QrPayments:Outbox:PartnerConcurrency"] = "1",
             ["QrPayments:Outbox:BatchSize"] = "3",
             ["QrPayments:Outbox:PollInterval"] = "00:10:00",
-        }), first) { Interceptor = hook };
+        }, interceptor: hook);
         using var releasing = hook.ReleasedAtEnd();
         var pos = service.Api();
         var firstPayments = await ApproveAsync(service, first, 3);
@@ -470,6 +458,18 @@ public class DispatcherTests
         var error = Assert.ThrowsAny<Exception>(() => service.CreateClient().GetAsync("/health/live").GetAwaiter().GetResult());
 
         Assert.Contains("BatchSize > PartnerConcurrency", error.ToString(), StringComparison.Ordinal);
+    }
+
+    // A service whose partners are `first` (the default one) and `second` (FastPartner).
+    private static QrService TwoPartnerService(Db db, Partner first, Partner second, Dictionary<string, string?> extra,
+        TimeProvider? clock = null, Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor? interceptor = null)
+    {
+        extra["QrPayments:Partners:1:Id"] = FastPartner;
+        extra["QrPayments:Partners:1:Secret"] = TestSecrets.Hash(FastPartnerPassword);
+        extra["QrPayments:Partners:1:BaseUrl"] = second.BaseUrl.ToString();
+        extra["QrPayments:Partners:1:Username"] = QrService.PartnerUpstreamUser;
+        extra["QrPayments:Partners:1:Password"] = QrService.PartnerUpstreamPassword;
+        return new QrService(TestDatabase.Create(db), Flow.Settings(extra), first, clock) { Interceptor = interceptor };
     }
 
     // Payments approved by one partner (it scans them), each on its own code; returns the POS's ids.
