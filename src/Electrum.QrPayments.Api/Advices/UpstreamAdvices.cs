@@ -15,7 +15,7 @@ public static class UpstreamAdvices
     {
         ArgumentNullException.ThrowIfNull(payment);
         ArgumentNullException.ThrowIfNull(fromPos);
-        var id = Guid.NewGuid().ToString();
+        var id = Guid.CreateVersion7(now).ToString();
         var advice = new PaymentConfirmation
         {
             Id = id,
@@ -34,7 +34,7 @@ public static class UpstreamAdvices
     public static OutboxMessage Reversal(Payment payment, ReversalReason reason, PaymentReversal? fromPos, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(payment);
-        var id = Guid.NewGuid().ToString();
+        var id = Guid.CreateVersion7(now).ToString();
         var advice = new PaymentReversal
         {
             Id = id,

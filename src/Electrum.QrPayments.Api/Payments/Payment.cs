@@ -90,7 +90,7 @@ public sealed class Payment
     {
         var payment = new Payment
         {
-            Id = Guid.NewGuid(),
+            Id = Guid.CreateVersion7(now),
             RequestId = requestId,
             ClientId = clientId,
             TranId = tranId,
@@ -98,7 +98,7 @@ public sealed class Payment
             State = PaymentState.AwaitingScan,
             Amount = amount,
             Currency = currency,
-            UpstreamRequestId = Guid.NewGuid().ToString(),
+            UpstreamRequestId = Guid.CreateVersion7(now).ToString(),
             RequestJson = requestJson,
             CreatedAt = now,
             UpdatedAt = now,
@@ -113,11 +113,11 @@ public sealed class Payment
     {
         var payment = new Payment
         {
-            Id = Guid.NewGuid(),
+            Id = Guid.CreateVersion7(now),
             RequestId = requestId,
             ClientId = clientId,
             State = PaymentState.Reversed,
-            UpstreamRequestId = Guid.NewGuid().ToString(),
+            UpstreamRequestId = Guid.CreateVersion7(now).ToString(),
             CreatedAt = now,
             UpdatedAt = now,
             HoldUntil = now,

@@ -126,7 +126,7 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher wat
         payment.MatchScan(scan.Partner!.Id!, scan.Partner.Name, scan.PartnerPaymentToken, now);
         db.Scans.Add(new Scan
         {
-            Id = Guid.NewGuid(),
+            Id = Guid.CreateVersion7(now),
             MessageId = scan.Id!,
             TranId = scan.TranId!,
             PartnerId = scan.Partner.Id!,

@@ -28,7 +28,7 @@ public sealed class CreateQrCodeHandler(QrDbContext db, IssuedCodes codes, IOpti
             throw QrException.Format("qrProperties.expiryDate", "is not in the future");
         }
 
-        var tranId = Guid.NewGuid().ToString("N");
+        var tranId = Guid.CreateVersion7(now).ToString("N");
         var currency = properties.Value?.Currency ?? request.Amounts?.RequestAmount?.Currency
             ?? (scheme == QrScheme.EmvcoMerchant ? settings.DefaultCurrency : null);
         var payload = QrPayloadBuilder.Build(new QrPayloadInput(
@@ -43,7 +43,7 @@ public sealed class CreateQrCodeHandler(QrDbContext db, IssuedCodes codes, IOpti
 
         var code = new QrCode
         {
-            Id = Guid.NewGuid(),
+            Id = Guid.CreateVersion7(now),
             TranId = tranId,
             RequestId = request.Id!,
             ClientId = request.Client!.Id!,
