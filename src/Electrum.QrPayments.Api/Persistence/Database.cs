@@ -18,6 +18,7 @@ public static class Database
     {
         var connectionString = configuration.GetConnectionString(ConnectionName) ?? DefaultSqlite;
         services.AddSingleton<SqliteWriteGate>();
+        services.AddSingleton<SqliteStatementCache>();
         // One pool of contexts: a request's scoped context comes from it and goes back at the end of
         // the request, and a pay, which mostly waits, leases one per step through the factory.
         services.AddPooledDbContextFactory<QrDbContext>((sp, options) =>
@@ -28,7 +29,8 @@ public static class Database
                     options.UseNpgsql(PostgresDefaults(connectionString));
                     break;
                 default:
-                    options.UseSqlite(connectionString).AddInterceptors(sp.GetRequiredService<SqliteWriteGate>(), SqliteSetup);
+                    options.UseSqlite(connectionString).AddInterceptors(
+                        sp.GetRequiredService<SqliteWriteGate>(), sp.GetRequiredService<SqliteStatementCache>(), SqliteSetup);
                     break;
             }
 
@@ -52,7 +54,7 @@ public static class Database
             services.AddSingleton<ISignalTransport, LocalSignalTransport>();
             services.AddSingleton(sp => new SqliteWriteLane(
                 sp.GetRequiredService<SqliteWriteGate>(), () => new QrDbContext(sp.GetRequiredService<DbContextOptions<QrDbContext>>()),
-                sp.GetRequiredService<ILogger<SqliteWriteLane>>()));
+                sp.GetRequiredService<ILogger<SqliteWriteLane>>(), sp.GetRequiredService<SqliteStatementCache>()));
         }
 
         return services;

@@ -21,6 +21,7 @@ public sealed partial class SqliteWriteLane : IAsyncDisposable
     private readonly SqliteWriteGate gate;
     private readonly Func<DbContext> connectionOwner;
     private readonly ILogger<SqliteWriteLane> logger;
+    private readonly SqliteStatementCache statements;
     private readonly Task loop;
     // A context of its own holds the lane's connection: EF sets up its SQLite functions and
     // timeouts only on connections it creates.
@@ -29,11 +30,15 @@ public sealed partial class SqliteWriteLane : IAsyncDisposable
     private long commits;
     private long writes;
 
-    public SqliteWriteLane(SqliteWriteGate gate, Func<DbContext> connectionOwner, ILogger<SqliteWriteLane> logger)
+    // statements: keeps the lane's statements compiled; the contexts that write here must have it
+    // among their interceptors for their statements to be kept too (the savepoints are kept either way).
+    public SqliteWriteLane(SqliteWriteGate gate, Func<DbContext> connectionOwner, ILogger<SqliteWriteLane> logger,
+        SqliteStatementCache? statements = null)
     {
         this.gate = gate;
         this.connectionOwner = connectionOwner;
         this.logger = logger;
+        this.statements = statements ?? new SqliteStatementCache();
         loop = Task.Run(RunAsync);
     }
 
@@ -100,17 +105,17 @@ public sealed partial class SqliteWriteLane : IAsyncDisposable
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync();
             foreach (var work in batch)
             {
-                transaction.Save("w");
+                Run("SAVEPOINT w", transaction);
                 try
                 {
                     await work.Write(connection, transaction);
-                    transaction.Release("w");
+                    Run("RELEASE w", transaction);
                 }
                 catch (Exception e)
                 {
                     work.Error = e;
-                    transaction.Rollback("w");
-                    transaction.Release("w");
+                    Run("ROLLBACK TO w", transaction);
+                    Run("RELEASE w", transaction);
                 }
             }
 
@@ -151,17 +156,35 @@ public sealed partial class SqliteWriteLane : IAsyncDisposable
         }
     }
 
+    // A savepoint statement, kept compiled as the writes' statements are.
+    private void Run(string sql, SqliteTransaction transaction)
+    {
+        if (statements.Statement(sql, transaction) is { } kept)
+        {
+            kept.ExecuteNonQuery();
+            return;
+        }
+
+        using var command = connection!.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
     private async Task<SqliteConnection> OpenAsync()
     {
         owner = connectionOwner();
         // Opened through EF, so its connection interceptors (SqliteConnectionSetup) see it.
         await owner.Database.OpenConnectionAsync();
-        return (SqliteConnection)owner.Database.GetDbConnection();
+        var opened = (SqliteConnection)owner.Database.GetDbConnection();
+        statements.Use(opened);
+        return opened;
     }
 
     private async Task DropConnectionAsync()
     {
         connection = null;
+        statements.Use(null);
         if (owner is { } broken)
         {
             owner = null;
