@@ -34,7 +34,8 @@ public static class Database
                     break;
             }
 
-            // Interceptors registered in DI (diagnostics, tests) come after the write gate.
+            // Interceptors registered in DI (diagnostics, tests) come after the write gate and the statement
+            // cache: they see every command, but cannot rewrite the SQL of a write in the SQLite lane.
             options.AddInterceptors(sp.GetServices<IInterceptor>());
             // Migrations are hand-written (no model snapshot); SchemaDriftTests guard the model instead.
             options.ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));

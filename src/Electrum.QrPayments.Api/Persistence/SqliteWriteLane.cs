@@ -161,7 +161,15 @@ public sealed partial class SqliteWriteLane : IAsyncDisposable
     {
         if (statements.Statement(sql, transaction) is { } kept)
         {
-            kept.ExecuteNonQuery();
+            try
+            {
+                kept.ExecuteNonQuery();
+            }
+            finally
+            {
+                statements.GiveBack(kept);
+            }
+
             return;
         }
 
