@@ -13,8 +13,8 @@ namespace Electrum.QrPayments.Api.Persistence;
 /// SQLite lifecycles. The lane's connection stays open and runs few distinct statements (one per
 /// shape of save, the outbox's updates, the savepoints), so on that connection EF is handed one kept
 /// command per SQL text (from the text's second run) instead of a new one; it runs through EF's
-/// pipeline as before (interceptors, logging, the transaction). Commands on other connections are left alone: a pooled connection
-/// drops its commands' statements whenever it closes.
+/// pipeline as before (interceptors, logging, the transaction). Commands on other connections are
+/// left alone: a pooled connection drops its commands' statements whenever it closes.
 /// </summary>
 public sealed class SqliteStatementCache : DbCommandInterceptor
 {
