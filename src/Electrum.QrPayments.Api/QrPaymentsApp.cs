@@ -87,6 +87,7 @@ public static class QrPaymentsApp
         services.AddSingleton<QrMetrics>();
         services.AddSingleton<Signals>();
         services.AddSingleton<IssuedCodes>();
+        services.AddSingleton<KnownPayments>();
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<PartnerGateway>();
         services.AddOptions<OutboxOptions>().Bind(builder.Configuration.GetSection(OutboxOptions.Section))

@@ -19,7 +19,8 @@ public sealed record AdviceAnswer(int Status, string? EchoJson);
 /// partner are written in the same transaction. Races (two advices, an advice and the partner's
 /// answer) are settled by the payment's version token: the loser reads again and decides again.
 /// </summary>
-public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal outbox, OutboxDispatcher dispatcher, TimeProvider time)
+public sealed class AdviceHandler(
+    QrDbContext db, Signals signals, KnownPayments known, OutboxSignal outbox, OutboxDispatcher dispatcher, TimeProvider time)
 {
     private const int Attempts = 20;
 
@@ -85,7 +86,12 @@ public sealed class AdviceHandler(QrDbContext db, Signals signals, OutboxSignal 
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
             db.ChangeTracker.Clear();
-            var row = await PaymentAndAdviceQuery.For(db)(db, requestId, adviceId);
+            // First from the payment as its pay just approved it here, if it was: an advice already
+            // recorded under this id fails the save on its key, and a payment moved since on its
+            // version; the next attempt reads both.
+            var row = attempt == 0 && known.TryTakeApproved(requestId, clientId, out var approved)
+                ? new PaymentAndAdvice(db.Adopt(approved), null)
+                : await PaymentAndAdviceQuery.For(db)(db, requestId, adviceId);
             var payment = row?.Payment;
             // The advice alone when there is no payment (rare: an unknown or overtaken request id).
             if ((row is null ? await db.Advices.AsNoTracking().SingleOrDefaultAsync(a => a.Id == adviceId) : row.Earlier) is { } earlier)

@@ -20,8 +20,8 @@ namespace Electrum.QrPayments.Api.Payments;
 /// thousands of held pays hold no context, and the pool's contexts serve whoever is working.
 /// </summary>
 public sealed class PayHandler(
-    IDbContextFactory<QrDbContext> contexts, Signals signals, HeldWatcher watcher, IssuedCodes codes, PartnerGateway partners,
-    OutboxSignal outbox, QrMetrics metrics, IOptions<QrPaymentsOptions> options, TimeProvider time)
+    IDbContextFactory<QrDbContext> contexts, Signals signals, HeldWatcher watcher, IssuedCodes codes, KnownPayments known,
+    PartnerGateway partners, OutboxSignal outbox, QrMetrics metrics, IOptions<QrPaymentsOptions> options, TimeProvider time)
 {
     private const int MaxPartnerDetailLength = 4096;
 
@@ -44,6 +44,8 @@ public sealed class PayHandler(
         var (code, payment, woken) = await RecordAsync(request, amount, now);
         try
         {
+            // A scan that reaches this instance matches the payment as inserted, without reading it.
+            using (known.Hold(payment))
             using (var hold = QrTracing.Source.StartActivity("hold"))
             {
                 payment = await HoldAsync(payment, woken);
@@ -250,6 +252,12 @@ public sealed class PayHandler(
             if (await TrySaveAsync(db))
             {
                 reversalQueued = payment.State is PaymentState.Reversed or PaymentState.TimedOut;
+                if (payment.State == PaymentState.Approved)
+                {
+                    // Its confirmation (or reversal) starts from the payment as committed here.
+                    known.Approved(db.Snapshot(payment));
+                }
+
                 break;
             }
         }

@@ -1,4 +1,5 @@
 using Electrum.QrPayments.Api.Persistence;
+using Electrum.QrPayments.Api.QrCodes;
 using Electrum.QrPayments.Api.Web;
 using Electrum.QrPayments.Contracts.Models;
 using Microsoft.EntityFrameworkCore;
@@ -10,7 +11,8 @@ namespace Electrum.QrPayments.Api.Payments;
 /// notifyScan: link the partner's scan to the payment held for its tranId and release it. A scan
 /// that comes before its payment waits up to EarlyScanGrace for one.
 /// </summary>
-public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher watcher, IOptions<QrPaymentsOptions> options, TimeProvider time)
+public sealed class ScanHandler(
+    QrDbContext db, Signals signals, HeldWatcher watcher, IssuedCodes codes, KnownPayments known, IOptions<QrPaymentsOptions> options, TimeProvider time)
 {
     // The code, whether this scan id was used, and the payment holding the code, in one read
     // (the unique index on active_tran_id means at most one payment holds it).
@@ -30,6 +32,11 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher wat
         var armed = signals.Arm(Signals.Tran(tranId));
         try
         {
+            if (await TryMatchHeldHereAsync(scan, now))
+            {
+                return;
+            }
+
             var first = await FirstLookQuery.For(db)(db, tranId, scan.Id!)
                 ?? throw PaymentErrors.InvalidTranId("no QR code with this tranId");
             if (first.Code.IsExpired(now))
@@ -104,6 +111,28 @@ public sealed class ScanHandler(QrDbContext db, Signals signals, HeldWatcher wat
         {
             armed.Dispose();
         }
+    }
+
+    // A pay held on this instance, matched as it was committed, with no read. Whatever the read
+    // would have refused is refused the same way: a used scan id by its unique index, a payment
+    // moved since by its version; a failed match (or anything unusual) leaves it to the read.
+    private async Task<bool> TryMatchHeldHereAsync(ScanNotification scan, DateTimeOffset now)
+    {
+        if (!known.TryGetHeld(scan.TranId!, out var held) || held.State != PaymentState.AwaitingScan || held.HoldUntil <= now ||
+            !codes.TryGet(scan.TranId!, out var code) || code.IsExpired(now))
+        {
+            return false;
+        }
+
+        var holder = db.Adopt(held);
+        if (await TryMatchAsync(holder, scan))
+        {
+            await signals.NotifyPaymentAsync(holder.Id, db.Snapshot(holder));
+            return true;
+        }
+
+        db.ChangeTracker.Clear();
+        return false;
     }
 
     private async Task<bool> TryExpireAsync(Payment payment)
